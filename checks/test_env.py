@@ -1,0 +1,186 @@
+"""env — the database environment (R-ENV).
+
+Source: "Data management", section *Variables d'environnement*: db.env holds the
+database settings that Coreapp and Webapp use (WA_DB_ENGINE, WA_DB_HOSTNAME,
+WA_DB_PORT, WA_DB_USERNAME, WA_DB_PASSWORD, WA_DB_NAME_PREFIX, and
+WA_DB_CONNECTION_IDLE_TIMEOUT in milliseconds, MySQL only).
+"""
+
+
+from wa_compliance.check import check
+from wa_compliance.errors import EnvFileError, FactUnavailable
+from wa_compliance.envfile import parse_env_file
+from wa_compliance.rules import env as rules
+from wa_compliance.transport.database import CredentialsRejected
+
+ENV_CONTAINER_ROLES = ("webapp", "coreapp", "master")
+
+
+@check("ENV-001", "db.env exists, is readable and parses", "high",
+       remediation="Create db.env at the profile's deployment.db_env path with one KEY=value per line "
+                   "(see Meta's installation/db.env), readable by the auditing user, each key once.")
+def test_env_001_db_env_parses(deployment, verdict):
+    """R-ENV: the client reads its database settings from db.env, as Docker Compose parses it."""
+    snapshot = deployment.db_env_file
+    where = f"{snapshot.path} on {deployment.profile.target}"
+    if not snapshot.exists:
+        return verdict.failed(snapshot.path, f"db.env not found at {where}")
+    if snapshot.is_directory:
+        return verdict.failed(snapshot.path, f"{where} is a directory, not a file")
+    if not snapshot.readable:
+        return verdict.failed(snapshot.path, f"db.env at {where} is not readable by {snapshot.owner or 'the auditing user'}")
+    try:
+        env = parse_env_file(snapshot.content, snapshot.path)
+    except EnvFileError as exc:
+        return verdict.failed(snapshot.path, str(exc), line=exc.line)
+    verdict.passed(snapshot.path, f"parsed, {len(env.entries)} variables", keys=list(env.values))
+
+
+@check("ENV-002", "the five required WA_DB_* variables are set and non-empty", "critical",
+       remediation="Set WA_DB_ENGINE, WA_DB_HOSTNAME, WA_DB_PORT, WA_DB_USERNAME and WA_DB_PASSWORD in db.env, "
+                   "then recreate the containers (docker-compose up -d).")
+def test_env_002_required_variables(deployment, verdict):
+    """R-ENV: without these five the client cannot reach its database."""
+    env = deployment.db_env
+    missing = rules.missing_required(env.values)
+    verdict.judge(env.path, [f"{key} is missing or empty" for key in missing],
+                  passed="all five required variables are set", missing=missing)
+
+
+@check("ENV-003", "WA_DB_ENGINE is MYSQL or PGSQL", "high",
+       remediation="Set WA_DB_ENGINE=MYSQL or WA_DB_ENGINE=PGSQL in db.env (the spellings of Meta's published files).")
+def test_env_003_engine(deployment, verdict):
+    """R-ENV: the client supports MySQL or PostgreSQL, named MYSQL / PGSQL in db.env."""
+    env = deployment.db_env
+    engine = env.values.get("WA_DB_ENGINE")
+    problem = rules.engine_problem(engine)
+    verdict.judge(env.path, [problem] if problem else [], passed=f"WA_DB_ENGINE is {engine}", engine=engine)
+
+
+@check("ENV-004", "WA_DB_PORT is an integer 1-65535", "high",
+       remediation="Set WA_DB_PORT in db.env to the database server's TCP port (3306 for MySQL, 5432 for PostgreSQL by default).")
+def test_env_004_port(deployment, verdict):
+    """R-ENV: WA_DB_PORT is the TCP port of the database server."""
+    env = deployment.db_env
+    port = env.values.get("WA_DB_PORT")
+    problem = rules.port_problem(port)
+    verdict.judge(env.path, [problem] if problem else [], passed=f"WA_DB_PORT is {port}", port=port)
+
+
+@check("ENV-005", "WA_DB_CONNECTION_IDLE_TIMEOUT, if set, is MySQL-only positive milliseconds", "medium",
+       remediation="With MySQL, set WA_DB_CONNECTION_IDLE_TIMEOUT in milliseconds (Meta's sample: 180000); "
+                   "with PostgreSQL remove it, it has no effect.")
+def test_env_005_idle_timeout(deployment, verdict):
+    """R-ENV: the idle timeout is in milliseconds and only supported by MySQL."""
+    env = deployment.db_env
+    timeout = env.values.get("WA_DB_CONNECTION_IDLE_TIMEOUT")
+    if timeout is None:
+        return verdict.passed(env.path, "WA_DB_CONNECTION_IDLE_TIMEOUT is not set")
+    problems = rules.idle_timeout_problems(timeout, env.values.get("WA_DB_ENGINE"))
+    verdict.judge(env.path, problems, passed=f"WA_DB_CONNECTION_IDLE_TIMEOUT is {timeout} ms", idle_timeout_ms=timeout)
+
+
+@check("ENV-006", "WA_DB_NAME_PREFIX is a valid identifier prefix, distinct per shared database server", "medium",
+       remediation="Set WA_DB_NAME_PREFIX to a short name of letters, digits and _ (e.g. prod1_), "
+                   "different for every deployment that uses the same database server.")
+def test_env_006_name_prefix(deployment, fleet, verdict):
+    """R-ENV: the prefix lets several deployments share one database host, so it must be unique there."""
+    env = deployment.db_env
+    prefix = env.values.get("WA_DB_NAME_PREFIX") or ""
+    problems = rules.prefix_problems(prefix, env.values.get("WA_DB_ENGINE")) if prefix else []
+    sharing = _hosts_sharing_prefix(deployment, fleet, prefix)
+    if sharing:
+        shown = repr(prefix) if prefix else "no prefix"
+        problems.append(f"{', '.join(sharing)} use{'s' if len(sharing) == 1 else ''} the same database server with {shown}: their databases collide")
+    verdict.judge(env.path, problems, passed=f"WA_DB_NAME_PREFIX is {prefix!r}" if prefix else "WA_DB_NAME_PREFIX is not set, and no other audited deployment shares the server",
+                  prefix=prefix, sharing_server_and_prefix=sharing)
+
+
+def _hosts_sharing_prefix(deployment, fleet, prefix) -> list[str]:
+    try:
+        server = deployment.db_server_key
+    except FactUnavailable:
+        return []
+    sharing = []
+    for other in fleet:
+        if other.name == deployment.name:
+            continue
+        try:
+            same = other.db_server_key == server and (other.db_env.values.get("WA_DB_NAME_PREFIX") or "") == prefix
+        except FactUnavailable:
+            continue
+        if same:
+            sharing.append(other.name)
+    return sharing
+
+
+@check("ENV-007", "no unknown WA_DB_* variable", "low",
+       remediation="Rename or remove the unknown WA_DB_* variables in db.env; the client ignores them.")
+def test_env_007_unknown_variables(deployment, verdict):
+    """R-ENV: a misspelt variable (WA_DB_HOST) is silently ignored and its setting lost."""
+    env = deployment.db_env
+    unknown = rules.unknown_variables(env.values)
+    problems = [f"{key} (line {env.line_of(key)}) is not a known variable" + (f"; did you mean {close}?" if close else "")
+                for key, close in unknown.items()]
+    verdict.judge(env.path, problems, passed="every WA_DB_* variable is known", unknown=list(unknown))
+
+
+@check("ENV-008", "containers run with the WA_DB_* values of db.env", "high",
+       remediation="Recreate the containers so they read the current db.env: "
+                   "docker-compose up -d --force-recreate (in the deployment's folder).")
+def test_env_008_containers_match_db_env(deployment, verdict):
+    """R-ENV: Coreapp and Webapp read db.env when created; an edited file needs new containers."""
+    file_values = deployment.db_env.values
+    containers = [c for c in deployment.containers if c.role in ENV_CONTAINER_ROLES]
+    if not containers:
+        return verdict.failed(deployment.name, "no Webapp, Coreapp or Master container found")
+    for container in containers:
+        if not container.running:
+            verdict.error(container.name, container.state_line())
+            continue
+        drift = rules.env_drift(file_values, container.env)
+        verdict.judge(container.name, drift, passed="WA_DB_* values match db.env", role=container.role)
+
+
+@check("ENV-009", "the database server accepts db.env's credentials", "critical", upgrade=True,
+       remediation="Make WA_DB_USERNAME/WA_DB_PASSWORD in db.env match an account on the database server "
+                   "(or set the profile's database.host/port to where the auditor reaches it).")
+def test_env_009_database_login(deployment, verdict):
+    """R-ENV: Coreapp and Webapp connect with these settings; the audit logs in the same way, read-only."""
+    login = deployment.db_login
+    try:
+        server = deployment.database_server
+    except CredentialsRejected as exc:
+        return verdict.failed(login.url(), f"the server refused the login: {exc}")
+    verdict.passed(login.url(), f"logged in as {login.user}; server version {server.version}", server_version=server.version)
+
+
+@check("ENV-010", "db.env is private and its password is not a sample", "high",
+       remediation="chmod 600 db.env (owner root), and set WA_DB_PASSWORD to a unique secret of 12+ characters "
+                   "on the server and in db.env, then recreate the containers.")
+def test_env_010_secret_hygiene(deployment, verdict):
+    """R-ENV: db.env holds the database password: it must not be readable by others or guessable."""
+    snapshot = deployment.db_env_file
+    env = deployment.db_env
+    problems = []
+    if snapshot.mode is not None and snapshot.mode & 0o007:
+        problems.append(f"db.env is mode {snapshot.mode:04o}, readable by others (expected no access for others, e.g. 0600)")
+    problems += rules.password_problems(deployment.db_password)
+    verdict.judge(env.path, problems, passed=f"mode {snapshot.mode:04o}, password not a sample and long enough",
+                  mode=f"{snapshot.mode:04o}")
+
+
+@check("ENV-011", "the database user is not a superuser (root)", "low",
+       remediation="Create a dedicated database user for the client with rights on its own databases only, "
+                   "and set it as WA_DB_USERNAME.")
+def test_env_011_not_root(deployment, verdict):
+    """Least privilege: Meta's sample db.env logs in as root; production should not."""
+    env = deployment.db_env
+    user, engine = env.values.get("WA_DB_USERNAME"), (env.values.get("WA_DB_ENGINE") or "").upper()
+    if not user:
+        return verdict.skipped(env.path, "WA_DB_USERNAME is not set (see ENV-002)")
+    superusers = rules.SUPERUSERS.get(engine, ("root",))
+    problems = [f"WA_DB_USERNAME is {user!r}, a superuser account"] if user in superusers else []
+    verdict.judge(env.path, problems, passed=f"WA_DB_USERNAME is {user!r}", user=user)
+
+

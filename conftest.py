@@ -1,0 +1,2 @@
+# The audit engine is a pytest plugin: `pytest checks --host=NAME` needs nothing more.
+pytest_plugins = ["wa_compliance.plugin"]

@@ -1,0 +1,126 @@
+"""Command line of the lab: `python -m lab up|down|status|deviate|restore|list-deviations`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from lab import deviations
+from lab.deployment import DEFAULT_ROOT, DEFAULT_VERSION, Lab
+from lab.errors import LabError
+from lab.profiles import LAB_PROFILES
+from lab.state import DeploymentState
+from lab.topology import ENGINES, TOPOLOGIES
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except LabError as error:
+        print(f"lab: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("lab: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m lab", description=(
+        "Stand-in WhatsApp Business API deployments for testing wa-compliance."))
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, run, help: str, *, all_option: bool = True, kind: bool = False):
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(run=run)
+        sub.add_argument("--project", default="biz", help="Compose project (default: biz)")
+        sub.add_argument("--root", default=DEFAULT_ROOT, help=f"default: {DEFAULT_ROOT}")
+        if all_option:
+            sub.add_argument("--all", action="store_true",
+                             help="the deployments of profiles/lab*.yaml: "
+                                  + ", ".join(p["project"] for p in LAB_PROFILES.values()))
+        if kind:
+            sub.add_argument("--topology", choices=TOPOLOGIES)
+            sub.add_argument("--engine", choices=ENGINES)
+            sub.add_argument("--version", default=None, help=f"default: {DEFAULT_VERSION}")
+        return sub
+
+    command("up", _up, "create or repair deployments (idempotent; ends deviations)", kind=True)
+    command("down", _down, "remove deployments: containers, volumes, DB account, directory")
+    command("status", _status, "show deployments and their containers")
+    sub = command("deviate", _deviate, "switch a misconfiguration on", all_option=False)
+    sub.add_argument("name", help="see list-deviations")
+    sub = command("restore", _restore, "switch deviations off (all, or NAME)", all_option=False)
+    sub.add_argument("name", nargs="?", help="only this deviation")
+    listing = commands.add_parser("list-deviations", help="list deviation names")
+    listing.set_defaults(run=_list_deviations)
+    return parser
+
+
+def _known_kind(project: str, root: str) -> dict:
+    """Topology/engine/version of `project`: as deployed, else as in LAB_PROFILES, else {}."""
+    settings = DeploymentState(Lab(project=project, root=root).dir).settings()
+    if settings:
+        return settings
+    for entry in LAB_PROFILES.values():
+        if entry["project"] == project:
+            return {"topology": entry["topology"], "engine": entry["engine"]}
+    return {}
+
+
+def _labs(args) -> list[Lab]:
+    projects = ([p["project"] for p in LAB_PROFILES.values()] if getattr(args, "all", False)
+                else [args.project])
+    labs = []
+    for project in projects:
+        kind = _known_kind(project, args.root)
+        for option in ("topology", "engine", "version"):
+            if getattr(args, option, None):
+                kind[option] = getattr(args, option)
+        labs.append(Lab(project=project, root=args.root, **kind))
+    return labs
+
+
+def _up(args) -> None:
+    for lab in _labs(args):
+        started = time.monotonic()
+        lab.up()
+        print(f"{lab.project}: up ({lab.topology}, {lab.engine}, v{lab.version}) in "
+              f"{time.monotonic() - started:.1f}s: {lab.dir}")
+
+
+def _down(args) -> None:
+    for lab in _labs(args):
+        lab.down()
+        print(f"{lab.project}: down")
+
+
+def _status(args) -> int:
+    statuses = [lab.status() for lab in _labs(args)]
+    for status in statuses:
+        print("\n".join(status.lines()))
+    return 0 if all(status.running for status in statuses) else 3
+
+
+def _deviate(args) -> None:
+    lab = Lab.open(args.project, args.root)
+    lab.deviate(args.name)
+    print(f"{lab.project}: {args.name} on ({deviations.get(args.name).description})")
+
+
+def _restore(args) -> None:
+    lab = Lab.open(args.project, args.root)
+    ended = lab.restore(args.name)
+    print(f"{lab.project}: " + (f"restored {', '.join(ended)}" if ended else "nothing to restore"))
+
+
+def _list_deviations(args) -> None:
+    for name in deviations.names():
+        chosen = deviations.get(name)
+        only = "" if len(chosen.engines) > 1 else f" [{next(iter(chosen.engines))} only]"
+        print(f"{name:26} {chosen.description}{only}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Driving `docker-compose` (v1, Debian's) on a deployment directory, and finding its containers.
+
+Compose runs on Meta's file unmodified plus `lab-override.yml`, which only sets
+`network_mode: none` on the services the lab starts. Why: lab containers talk to nothing
+(the database is the host's, reached by the auditor on loopback), and Meta's files publish
+`9090:443` for waweb in every variant, so two deployments with networking could not run side by
+side on one engine. Without a network the port mappings stay in the container's config (as
+checks may read them) but bind nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab.commands import run
+from lab.errors import LabError
+
+OVERRIDE_FILE = "lab-override.yml"
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+COMPOSE_TIMEOUT = 180
+
+
+def render_override(services: list[str]) -> str:
+    lines = [
+        "# wa-lab: Meta's compose file beside this one is used unmodified; this only takes",
+        "# the lab's containers off the network (they talk to nothing, and Meta's files all",
+        "# publish 9090:443, which would stop a second deployment from starting).",
+        "version: '3'",   # Compose v1 refuses to merge files of different versions
+        "services:",
+    ]
+    lines += [f"  {service}:\n    network_mode: none" for service in services]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    service: str
+    state: str      # running, exited, created...
+    image: str
+
+
+class ComposeProject:
+    def __init__(self, directory: Path, project: str, compose_file: str, version: str):
+        self.directory = directory
+        self.project = project
+        self.compose_file = compose_file
+        self.version = version
+
+    def _compose(self, *arguments: str) -> None:
+        # Meta's files require WA_API_VERSION (`${WA_API_VERSION:?...}`), even for `down`.
+        run(["docker-compose", "--ansi", "never", "-p", self.project, "-f", self.compose_file,
+             "-f", OVERRIDE_FILE, *arguments],
+            cwd=self.directory, env={"WA_API_VERSION": self.version}, timeout=COMPOSE_TIMEOUT)
+
+    def up(self, services: list[str]) -> None:
+        """Create or recreate (when their configuration, db.env included, changed) and start."""
+        self._compose("up", "-d", "--no-deps", *services)
+
+    def recreate(self, services: list[str]) -> None:
+        self._compose("up", "-d", "--no-deps", "--force-recreate", *services)
+
+    def down(self) -> None:
+        """Remove containers, network and volumes; then sweep by label whatever is left,
+        which also covers a project whose directory is already gone."""
+        if (self.directory / self.compose_file).exists():
+            try:
+                self._compose("down", "--volumes", "--remove-orphans", "--timeout", "5")
+            except LabError:
+                pass    # e.g. db.env deleted by a deviation: Compose refuses; the sweep won't
+        remove_project_objects(self.project)
+
+    def containers(self) -> list[Container]:
+        return project_containers(self.project)
+
+
+def project_containers(project: str) -> list[Container]:
+    result = run(["docker", "ps", "-a", "--filter", f"label={PROJECT_LABEL}={project}", "--format",
+                  f'{{{{.Names}}}}\t{{{{.Label "{SERVICE_LABEL}"}}}}\t{{{{.State}}}}\t{{{{.Image}}}}'],
+                 timeout=30)
+    rows = [line.split("\t") for line in result.stdout.splitlines() if line.strip()]
+    return sorted((Container(*row) for row in rows), key=lambda container: container.name)
+
+
+def remove_project_objects(project: str) -> None:
+    """Remove every container, volume and network labelled with this Compose project."""
+    label = f"label={PROJECT_LABEL}={project}"
+    for listing, removal in (
+        (["docker", "ps", "-aq"], ["docker", "rm", "-f", "-v"]),
+        (["docker", "volume", "ls", "-q"], ["docker", "volume", "rm", "-f"]),
+        (["docker", "network", "ls", "-q"], ["docker", "network", "rm"]),
+    ):
+        ids = run([*listing, "--filter", label], timeout=30).stdout.split()
+        if ids:
+            run([*removal, *ids], timeout=60)

@@ -1,0 +1,9 @@
+"""Switchable misconfigurations, one module per check section (SPEC §8).
+
+Importing this package registers every deviation; see registry.py for how they work.
+"""
+
+from lab.deviations.registry import REGISTRY, Deviation, apply, get, names, restore
+from lab.deviations import env  # noqa: F401  (registers the env.* deviations)
+
+__all__ = ["REGISTRY", "Deviation", "apply", "get", "names", "restore"]

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Prepares this machine for the lab: packages, Docker engine, MariaDB, PostgreSQL 15.
+# Idempotent and quiet: what is installed and running is left alone; only failures print.
+# Runs as root without a TTY (CI). Every service listens on 127.0.0.1 only.
+set -euo pipefail
+
+export DEBIAN_FRONTEND=noninteractive
+LOG=/var/log/wa-lab-install.log
+: >"$LOG"
+
+fail() {
+    echo "lab/install.sh: $*" >&2
+    if [ -s "$LOG" ]; then
+        echo "--- last lines of $LOG:" >&2
+        tail -n 20 "$LOG" >&2
+    fi
+    exit 1
+}
+
+[ "$(id -u)" = 0 ] || fail "must run as root"
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+# Poll a probe command once a second for up to $1 seconds.
+wait_for() {
+    local seconds=$1; shift
+    for _ in $(seq "$seconds"); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 1
+    done
+    return 1
+}
+
+# --- packages: apt-get update only when something is missing --------------------------
+wanted=(docker.io docker-compose mariadb-server mariadb-client cron logrotate busybox-static)
+command -v pg_ctlcluster >/dev/null 2>&1 || wanted+=(postgresql-15)
+missing=()
+for pkg in "${wanted[@]}"; do installed "$pkg" || missing+=("$pkg"); done
+if [ ${#missing[@]} -gt 0 ]; then
+    timeout 600 apt-get update -q >>"$LOG" 2>&1 || fail "apt-get update failed"
+    # A policy-rc.d answering 101 keeps package scripts from starting services (there is
+    # no init system here); this script starts them itself below. Ours only if none exists.
+    own_policy=
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+        own_policy=1
+    fi
+    rc=0
+    timeout 1200 apt-get install -y -q "${missing[@]}" >>"$LOG" 2>&1 || rc=$?
+    [ -z "$own_policy" ] || rm -f /usr/sbin/policy-rc.d
+    [ "$rc" = 0 ] || fail "apt-get install ${missing[*]} failed"
+fi
+
+# --- Docker engine -------------------------------------------------------------------
+# --ip=127.0.0.1: any port a container publishes binds to loopback only.
+if ! timeout 10 docker info >/dev/null 2>&1; then
+    setsid dockerd --ip=127.0.0.1 >/var/log/dockerd.log 2>&1 < /dev/null &
+    wait_for 60 timeout 10 docker info || fail "dockerd did not start (see /var/log/dockerd.log)"
+fi
+
+# --- MariaDB on 127.0.0.1:3306 ---------------------------------------------------------
+# mariadb-admin ping exits 0 whenever the server answers, even if it refuses the login.
+mariadb_up() { timeout 5 mariadb-admin --protocol=tcp -h 127.0.0.1 -P 3306 --connect-timeout=3 ping; }
+if ! mariadb_up >/dev/null 2>&1; then
+    install -d -o mysql -g mysql /run/mysqld
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd \
+        -- --user=mysql --bind-address=127.0.0.1 --port=3306 >>"$LOG" 2>&1
+    wait_for 60 mariadb_up || fail "MariaDB did not answer on 127.0.0.1:3306"
+fi
+
+# --- PostgreSQL 15 "main" on port 5432 (listen_addresses defaults to localhost) -------
+pg_up() { timeout 5 pg_isready -q -h 127.0.0.1 -p 5432 -t 3; }
+if ! pg_up; then
+    if ! pg_lsclusters -h 2>/dev/null | awk '$1 == "15" && $2 == "main"' | grep -q .; then
+        pg_createcluster 15 main -p 5432 >>"$LOG" 2>&1 || fail "pg_createcluster 15 main failed"
+    fi
+    timeout 60 pg_ctlcluster --skip-systemctl-redirect 15 main start >>"$LOG" 2>&1 \
+        || fail "PostgreSQL 15 main did not start"
+    wait_for 30 pg_up || fail "PostgreSQL did not answer on 127.0.0.1:5432"
+fi

@@ -1,0 +1,191 @@
+"""The pytest plugin: options, the host parameter, verdicts, exit status and reports.
+
+Loaded by the repository's conftest.py (`pytest_plugins = ["wa_compliance.plugin"]`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from . import __version__
+from .audit import Audit
+from .check import Verdict
+from .errors import UsageError, WaComplianceError
+from .model import Outcome, Result, summarize
+from .reports import HostRun, write_reports
+
+AUDIT = pytest.StashKey[Audit]()
+VERDICT = pytest.StashKey[Verdict]()
+RESULTS_PROPERTY = "wa_results"
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("wa-compliance", "WhatsApp Business API deployment audit")
+    group.addoption("--host", action="append", default=[], dest="wa_hosts", metavar="NAME",
+                    help="profile to audit: profiles/NAME.yaml, a path to a YAML file, or @all (repeatable)")
+    group.addoption("--profiles-dir", default="profiles", dest="wa_profiles_dir",
+                    help="where --host NAME is looked up (default: profiles)")
+    group.addoption("--reports-dir", default="reports", dest="wa_reports_dir",
+                    help="where reports are written, per host and run (default: reports)")
+    group.addoption("--fail-on", default="low", dest="wa_fail_on", metavar="SEVERITY",
+                    help="lowest severity whose fail/error fails the run (default: low)")
+    group.addoption("--exact-counts", action="store_true", dest="wa_exact_counts",
+                    help="count table rows exactly instead of reading the engine's statistics")
+
+
+def pytest_configure(config):
+    for section, text in (("env", "database environment (R-ENV)"), ("volumes", "media volume (R-VOL)"),
+                          ("gc", "database size and garbage collection (R-GC)"), ("logs", "log rotation (R-LOG)"),
+                          ("cron", "cleanup schedule (R-CRON)"), ("upgrade", "checks that gate an upgrade"),
+                          ("wa_check", "catalogue entry of a check")):
+        config.addinivalue_line("markers", f"{section}: {text}")
+    if not config.option.wa_hosts:
+        return
+    try:
+        audit = Audit.from_options(
+            config.option.wa_hosts, config.option.wa_profiles_dir, config.option.wa_fail_on,
+            config.option.wa_reports_dir, config.option.wa_exact_counts)
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[AUDIT] = audit
+    config.pluginmanager.register(AuditRun(audit, config), "wa-compliance-run")
+
+
+def pytest_generate_tests(metafunc):
+    if "wa_host" not in metafunc.fixturenames:
+        return
+    audit = metafunc.config.stash.get(AUDIT, None)
+    hosts = list(audit.profiles) if audit else []
+    metafunc.parametrize("wa_host", hosts, ids=hosts, indirect=True, scope="session")
+
+
+def pytest_collection_modifyitems(config, items):
+    if AUDIT not in config.stash and any(item.get_closest_marker("wa_check") for item in items):
+        from .profile import available_profiles
+        names = ", ".join(available_profiles(config.option.wa_profiles_dir)) or "none"
+        raise pytest.UsageError(f"no --host given: name a profile to audit (available: {names})")
+
+
+# -- fixtures the checks use -----------------------------------------------------------
+@pytest.fixture(scope="session")
+def wa_host(request) -> str:
+    """The name of the host (profile) a check runs for."""
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def deployment(request, wa_host):
+    """The host's facts: gathered lazily, once per run, shared by every check."""
+    return request.config.stash[AUDIT].facts(wa_host)
+
+
+@pytest.fixture(scope="session")
+def fleet(request):
+    """Every host of this run, for rules that span deployments (e.g. shared DB servers)."""
+    return request.config.stash[AUDIT].all_facts()
+
+
+@pytest.fixture
+def verdict(request):
+    """Where a check records its result for each subject."""
+    return request.node.stash[VERDICT]
+
+
+# -- one audit run: verdicts, exit status, reports --------------------------------------
+class AuditRun:
+    """The hooks of a run that has hosts to audit."""
+
+    def __init__(self, audit: Audit, config):
+        self.audit, self.config = audit, config
+        self.report_paths: dict[str, object] = {}
+        # xdist workers run checks; the controller alone writes reports
+        self.is_worker = hasattr(config, "workerinput")
+
+    def pytest_runtest_setup(self, item):
+        marker = item.get_closest_marker("wa_check")
+        if marker is None:
+            return
+        host = item.callspec.params["wa_host"]
+        facts = self.audit.facts(host)
+        item.stash[VERDICT] = Verdict(marker.args[0], host, facts.profile.waivers, facts.secrets())
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item):
+        verdict = item.stash.get(VERDICT, None)
+        if verdict is None:
+            return (yield)
+        try:
+            yield
+        except WaComplianceError as exc:
+            verdict.error(getattr(exc, "subject", None) or _default_subject(item), str(exc))
+        except Exception as exc:
+            verdict.error(_default_subject(item), f"internal error in the check: {type(exc).__name__}: {exc}")
+            if self.config.option.verbose >= 2:
+                raise
+        return self._conclude(item, verdict)
+
+    def _conclude(self, item, verdict: Verdict):
+        if not verdict.results:
+            verdict.error(_default_subject(item), "the check recorded no result")
+        failing = verdict.failing(self.audit.fail_on)
+        if failing:
+            pytest.fail("\n".join(_console_line(r) for r in failing), pytrace=False)
+        if all(r.outcome == Outcome.SKIP for r in verdict.results):
+            pytest.skip("; ".join(sorted({r.message for r in verdict.results})))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        report = yield
+        verdict = item.stash.get(VERDICT, None)
+        if verdict is not None and call.when == "call":
+            # user_properties travel from xdist workers to the controller with the report
+            report.user_properties.append((RESULTS_PROPERTY, [r.to_dict() for r in verdict.results]))
+        return report
+
+    def pytest_runtest_logreport(self, report):
+        for name, value in report.user_properties:
+            if name == RESULTS_PROPERTY:
+                self.audit.record([Result.from_dict(data) for data in value])
+
+    def pytest_sessionfinish(self, session):
+        if self.is_worker:
+            return
+        finished = dt.datetime.now(dt.timezone.utc)
+        for host, profile in self.audit.profiles.items():
+            results = self.audit.results.get(host)
+            if not results:
+                continue
+            run = HostRun(host=host, profile=profile.path, started=self.audit.started,
+                          finished=finished, tool_version=__version__, results=results)
+            try:
+                self.report_paths[host] = write_reports(run, self.audit.reports_dir,
+                                                        secrets=self.audit.facts(host).secrets())
+            except OSError as exc:
+                self.report_paths[host] = exc
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if self.is_worker:
+            return
+        terminalreporter.section("wa-compliance")
+        for host in self.audit.profiles:
+            counts = summarize(self.audit.results.get(host, []))
+            line = ", ".join(f"{n} {outcome}" for outcome, n in counts.items())
+            where = self.report_paths.get(host)
+            if isinstance(where, OSError):
+                terminalreporter.write_line(f"{host}: {line} — reports NOT written: {where}", red=True)
+            elif where is None:
+                terminalreporter.write_line(f"{host}: no check ran")
+            else:
+                failed = counts["fail"] + counts["error"]
+                terminalreporter.write_line(f"{host}: {line} — {where / 'report.html'}",
+                                            red=bool(failed), green=not failed)
+
+
+def _default_subject(item) -> str:
+    return item.callspec.params.get("wa_host", "host")
+
+
+def _console_line(result: Result) -> str:
+    return f"{result.id} {result.subject}: {result.message} — {result.remediation}"

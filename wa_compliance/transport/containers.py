@@ -1,0 +1,161 @@
+"""The deployment's containers, through the Docker engine API (docker SDK).
+
+>>> engine = DockerEngine("unix:///var/run/docker.sock")
+>>> [c.name for c in engine.wa_containers(compose_project="biz")]
+['biz_wacore_1', 'biz_waweb_1']
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+import docker
+import docker.errors
+
+from ..errors import FactUnavailable
+from ..timeouts import COMMAND_SECONDS
+
+WEBAPP_IMAGE = "docker.whatsapp.biz/web"
+COREAPP_IMAGE = "docker.whatsapp.biz/coreapp"
+COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
+COMPOSE_SERVICE_LABEL = "com.docker.compose.service"
+ROLES = ("webapp", "coreapp", "master")
+
+
+@dataclass(frozen=True)
+class ContainerFacts:
+    """One Webapp, Coreapp or Master container as `docker inspect` shows it."""
+
+    name: str
+    id: str
+    role: str                      # webapp | coreapp | master
+    image: str
+    status: str                    # running, exited, restarting, created, paused, dead
+    exit_code: int | None
+    finished_at: str | None
+    env: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    mounts: tuple[dict, ...] = ()
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    @property
+    def compose_project(self) -> str | None:
+        return self.labels.get(COMPOSE_PROJECT_LABEL)
+
+    @property
+    def compose_service(self) -> str | None:
+        return self.labels.get(COMPOSE_SERVICE_LABEL)
+
+    def state_line(self) -> str:
+        """'biz_wacore_1 is not running (exited 137, 5 minutes ago)'."""
+        detail = self.status
+        if self.status == "exited":
+            detail = f"exited {self.exit_code}"
+            ago = _ago(self.finished_at)
+            if ago:
+                detail += f", {ago}"
+        return f"{self.name} is not running ({detail})"
+
+
+def role_of(image: str, env: dict[str, str]) -> str | None:
+    """Webapp/Coreapp by image name, Master by WA_MASTER_NODE=1 (SPEC §5)."""
+    repository = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+    if repository == WEBAPP_IMAGE:
+        return "webapp"
+    if repository == COREAPP_IMAGE:
+        return "master" if env.get("WA_MASTER_NODE") == "1" else "coreapp"
+    return None
+
+
+class DockerEngine:
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        try:
+            self._client = docker.DockerClient(base_url=base_url, timeout=COMMAND_SECONDS,
+                                               use_ssh_client=base_url.startswith("ssh://"))
+        except docker.errors.DockerException as exc:
+            raise FactUnavailable(f"cannot reach the Docker engine at {base_url}: {_short(exc)}") from None
+
+    def wa_containers(self, compose_project: str | None = None,
+                      declared: dict[str, list[str]] | None = None) -> list[ContainerFacts]:
+        """Discovered by image (optionally narrowed to one Compose project), or as declared."""
+        try:
+            if declared:
+                return self._declared(declared)
+            return self._discovered(compose_project)
+        except docker.errors.DockerException as exc:
+            raise FactUnavailable(f"cannot list containers on {self.base_url}: {_short(exc)}") from None
+        except OSError as exc:  # socket timeouts and refusals surface as OSError subclasses
+            raise FactUnavailable(f"cannot list containers on {self.base_url}: {_short(exc)}") from None
+
+    def _discovered(self, compose_project):
+        filters = {"label": f"{COMPOSE_PROJECT_LABEL}={compose_project}"} if compose_project else None
+        # sparse listing is one API call; full inspect only for WhatsApp containers
+        listed = self._client.containers.list(all=True, sparse=True, filters=filters)
+        candidates = [c for c in listed if _may_be_whatsapp(c.attrs.get("Image", ""))]
+        facts = [self._facts(self._client.api.inspect_container(c.id)) for c in candidates]
+        return sorted((f for f in facts if f.role), key=lambda f: (ROLES.index(f.role), f.name))
+
+    def _declared(self, declared):
+        facts = []
+        for role, names in declared.items():
+            for name in names or ():
+                try:
+                    attrs = self._client.api.inspect_container(name)
+                except docker.errors.NotFound:
+                    raise FactUnavailable(f"container {name} named in the profile does not exist", name) from None
+                facts.append(self._facts(attrs, role))
+        return facts
+
+    def _facts(self, attrs: dict, role: str | None = None) -> ContainerFacts:
+        config, state = attrs.get("Config") or {}, attrs.get("State") or {}
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in config.get("Env") or [])
+        image = config.get("Image", "")
+        if image.startswith("sha256:"):
+            image = self._tag_of(image)
+        return ContainerFacts(
+            name=attrs.get("Name", "").lstrip("/"), id=attrs.get("Id", ""),
+            role=role or role_of(image, env), image=image,
+            status=state.get("Status", "unknown"), exit_code=state.get("ExitCode"),
+            finished_at=state.get("FinishedAt"), env=env,
+            labels=config.get("Labels") or {}, mounts=tuple(attrs.get("Mounts") or ()),
+        )
+
+    def _tag_of(self, image_id: str) -> str:
+        try:
+            tags = self._client.api.inspect_image(image_id).get("RepoTags") or []
+        except docker.errors.DockerException:
+            return image_id
+        return tags[0] if tags else image_id
+
+
+def _may_be_whatsapp(listed_image: str) -> bool:
+    # The listing shows the image ID instead of its name once the tag has moved
+    # (e.g. after pulling a newer build): those must be inspected to be judged.
+    return listed_image.startswith("docker.whatsapp.biz/") or bool(_IMAGE_ID.fullmatch(listed_image))
+
+
+_IMAGE_ID = re.compile(r"(sha256:)?[0-9a-f]{12,64}")
+
+
+def _ago(timestamp: str | None) -> str | None:
+    """Docker's '2026-11-28T17:20:01.123456789Z' as '5 minutes ago'."""
+    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)", timestamp or "")
+    if not match or timestamp.startswith("0001-"):
+        return None
+    when = dt.datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=dt.timezone.utc)
+    seconds = int((dt.datetime.now(dt.timezone.utc) - when).total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count > 1 else ''} ago"
+    return f"{max(seconds, 0)} seconds ago"
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__

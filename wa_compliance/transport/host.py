@@ -1,0 +1,81 @@
+"""Commands and files on the audited host, through testinfra (local or ssh://).
+
+>>> host = HostTransport("local")
+>>> host.read_file("/etc/hostname").exists
+True
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+import testinfra
+
+from ..errors import FactUnavailable
+from ..timeouts import COMMAND_SECONDS, CONNECT_SECONDS
+
+# One round trip gathers existence, ownership, mode and content; base64 keeps
+# arbitrary bytes (BOM, CRLF, invalid UTF-8) intact through the transport.
+_READ_FILE = r"""
+f=$1
+if [ ! -e "$f" ]; then echo missing; exit 0; fi
+stat -L -c 'stat %a %u %g %U %F' -- "$f" || exit 3
+if [ -d "$f" ]; then echo directory; exit 0; fi
+if [ -r "$f" ]; then echo readable; base64 < "$f"; else echo unreadable; fi
+"""
+
+
+@dataclass(frozen=True)
+class FileSnapshot:
+    """What the audit saw of one file on the host."""
+
+    path: str
+    exists: bool
+    readable: bool = False
+    is_directory: bool = False
+    mode: int | None = None
+    uid: int | None = None
+    gid: int | None = None
+    owner: str | None = None
+    content: bytes | None = None
+
+
+class HostTransport:
+    def __init__(self, target: str):
+        self.target = target
+        hostspec = "local://" if target == "local" else target
+        self._host = testinfra.get_host(hostspec, timeout=CONNECT_SECONDS)
+
+    def run(self, script: str, *args: str):
+        """Run a POSIX sh script with arguments, bounded by `timeout` on the host."""
+        command = f"timeout {COMMAND_SECONDS} sh -c %s sh" + " %s" * len(args)
+        try:
+            result = self._host.run(command, script, *args)
+        except Exception as exc:  # the backends raise their own types (paramiko, subprocess...)
+            raise FactUnavailable(f"cannot run commands on {self.target}: {exc}") from None
+        if result.rc == 124:
+            raise FactUnavailable(f"a command on {self.target} took longer than {COMMAND_SECONDS}s")
+        if result.rc == 255 and self.target != "local":
+            raise FactUnavailable(f"cannot reach {self.target}: {result.stderr.strip()[:200]}")
+        return result
+
+    def read_file(self, path: str) -> FileSnapshot:
+        result = self.run(_READ_FILE, path)
+        lines = result.stdout.splitlines()
+        if result.rc != 0 or not lines:
+            raise FactUnavailable(f"cannot read {path} on {self.target}: {result.stderr.strip()[:200]}", path)
+        if lines[0] == "missing":
+            return FileSnapshot(path, exists=False)
+        _, mode, uid, gid, owner, *_ = lines[0].split(" ")
+        stat = dict(path=path, exists=True, mode=int(mode, 8), uid=int(uid), gid=int(gid), owner=owner)
+        if lines[1] == "directory":
+            return FileSnapshot(is_directory=True, **stat)
+        if lines[1] == "unreadable":
+            return FileSnapshot(readable=False, **stat)
+        try:
+            content = base64.b64decode("".join(lines[2:]), validate=True)
+        except binascii.Error:
+            raise FactUnavailable(f"cannot read {path} on {self.target}: garbled transfer", path) from None
+        return FileSnapshot(readable=True, content=content, **stat)
