@@ -53,8 +53,7 @@ def test_env_003_engine(deployment, verdict):
     """R-ENV: the client supports MySQL or PostgreSQL, named MYSQL / PGSQL in db.env."""
     env = deployment.db_env
     engine = env.values.get("WA_DB_ENGINE")
-    problem = rules.engine_problem(engine)
-    verdict.judge(env.path, [problem] if problem else [], passed=f"WA_DB_ENGINE is {engine}", engine=engine)
+    verdict.judge(env.path, rules.engine_problems(engine), passed=f"WA_DB_ENGINE is {engine}", engine=engine)
 
 
 @check("ENV-004", "WA_DB_PORT is an integer 1-65535", "high",
@@ -63,8 +62,7 @@ def test_env_004_port(deployment, verdict):
     """R-ENV: WA_DB_PORT is the TCP port of the database server."""
     env = deployment.db_env
     port = env.values.get("WA_DB_PORT")
-    problem = rules.port_problem(port)
-    verdict.judge(env.path, [problem] if problem else [], passed=f"WA_DB_PORT is {port}", port=port)
+    verdict.judge(env.path, rules.port_problems(port), passed=f"WA_DB_PORT is {port}", port=port)
 
 
 @check("ENV-005", "WA_DB_CONNECTION_IDLE_TIMEOUT, if set, is MySQL-only positive milliseconds", "medium",

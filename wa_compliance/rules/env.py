@@ -1,7 +1,7 @@
 """Rules of the database environment (R-ENV), as plain functions over db.env values.
 
->>> engine_problem("mariadb")
-"WA_DB_ENGINE is 'mariadb'; accepted values: MYSQL, PGSQL"
+>>> engine_problems("mariadb")
+["WA_DB_ENGINE is 'mariadb'; accepted values: MYSQL, PGSQL"]
 """
 
 from __future__ import annotations
@@ -31,19 +31,19 @@ def missing_required(values: dict[str, str | None]) -> list[str]:
     return [key for key in REQUIRED if not (values.get(key) or "").strip()]
 
 
-def engine_problem(engine: str | None) -> str | None:
+def engine_problems(engine: str | None) -> list[str]:
     if engine is None or engine.upper() not in ENGINES:
         found = "not set" if engine is None else f"{engine!r}"
-        return f"WA_DB_ENGINE is {found}; accepted values: {', '.join(ENGINES)}"
-    return None
+        return [f"WA_DB_ENGINE is {found}; accepted values: {', '.join(ENGINES)}"]
+    return []
 
 
-def port_problem(port: str | None) -> str | None:
+def port_problems(port: str | None) -> list[str]:
     if port is None:
-        return "WA_DB_PORT is not set"
+        return ["WA_DB_PORT is not set"]
     if not re.fullmatch(r"[0-9]+", port) or not 1 <= int(port) <= 65535:
-        return f"WA_DB_PORT is {port!r}, expected an integer 1-65535"
-    return None
+        return [f"WA_DB_PORT is {port!r}, expected an integer 1-65535"]
+    return []
 
 
 def idle_timeout_problems(timeout: str, engine: str | None) -> list[str]:
