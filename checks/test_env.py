@@ -11,10 +11,8 @@ from wa_compliance.check import check
 from wa_compliance.errors import EnvFileError, FactUnavailable
 from wa_compliance.envfile import parse_env_file
 from wa_compliance.rules import env as rules
+from wa_compliance.subjects import containers_to_check
 from wa_compliance.transport.database import CredentialsRejected
-
-ENV_CONTAINER_ROLES = ("webapp", "coreapp", "master")
-
 
 @check("ENV-001", "db.env exists, is readable and parses", "high",
        remediation="Create db.env at the profile's deployment.db_env path with one KEY=value per line "
@@ -129,13 +127,7 @@ def test_env_007_unknown_variables(deployment, verdict):
 def test_env_008_containers_match_db_env(deployment, verdict):
     """R-ENV: Coreapp and Webapp read db.env when created; an edited file needs new containers."""
     file_values = deployment.db_env.values
-    containers = [c for c in deployment.containers if c.role in ENV_CONTAINER_ROLES]
-    if not containers:
-        return verdict.failed(deployment.name, "no Webapp, Coreapp or Master container found")
-    for container in containers:
-        if not container.running:
-            verdict.error(container.name, container.state_line())
-            continue
+    for container in containers_to_check(deployment, verdict, running=True):
         drift = rules.env_drift(file_values, container.env)
         verdict.judge(container.name, drift, passed="WA_DB_* values match db.env", role=container.role)
 

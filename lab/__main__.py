@@ -11,7 +11,7 @@ from lab.deployment import DEFAULT_ROOT, DEFAULT_VERSION, Lab
 from lab.errors import LabError
 from lab.profiles import LAB_PROFILES
 from lab.state import DeploymentState
-from lab.topology import ENGINES, TOPOLOGIES
+from lab.topology import ENGINES, MEDIA_KINDS, TOPOLOGIES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
         if kind:
             sub.add_argument("--topology", choices=TOPOLOGIES)
             sub.add_argument("--engine", choices=ENGINES)
+            sub.add_argument("--media", choices=MEDIA_KINDS,
+                             help="media storage: Meta's named volume (default) or a bind folder")
             sub.add_argument("--version", default=None, help=f"default: {DEFAULT_VERSION}")
         return sub
 
@@ -59,13 +61,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _known_kind(project: str, root: str) -> dict:
-    """Topology/engine/version of `project`: as deployed, else as in LAB_PROFILES, else {}."""
+    """Topology/engine/version/media of `project`: as deployed, else as in LAB_PROFILES,
+    else {}."""
     settings = DeploymentState(Lab(project=project, root=root).dir).settings()
     if settings:
         return settings
     for entry in LAB_PROFILES.values():
         if entry["project"] == project:
-            return {"topology": entry["topology"], "engine": entry["engine"]}
+            return {key: value for key, value in entry.items() if key != "project"}
     return {}
 
 
@@ -75,7 +78,7 @@ def _labs(args) -> list[Lab]:
     labs = []
     for project in projects:
         kind = _known_kind(project, args.root)
-        for option in ("topology", "engine", "version"):
+        for option in ("topology", "engine", "version", "media"):
             if getattr(args, option, None):
                 kind[option] = getattr(args, option)
         labs.append(Lab(project=project, root=args.root, **kind))
@@ -86,7 +89,8 @@ def _up(args) -> None:
     for lab in _labs(args):
         started = time.monotonic()
         lab.up()
-        print(f"{lab.project}: up ({lab.topology}, {lab.engine}, v{lab.version}) in "
+        print(f"{lab.project}: up ({lab.topology}, {lab.engine}, {lab.media} media, "
+              f"v{lab.version}) in "
               f"{time.monotonic() - started:.1f}s: {lab.dir}")
 
 
@@ -119,6 +123,8 @@ def _list_deviations(args) -> None:
     for name in deviations.names():
         chosen = deviations.get(name)
         only = "" if len(chosen.engines) > 1 else f" [{next(iter(chosen.engines))} only]"
+        if len(chosen.media) == 1:
+            only += f" [{next(iter(chosen.media))} media only]"
         print(f"{name:26} {chosen.description}{only}")
 
 

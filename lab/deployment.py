@@ -2,7 +2,8 @@
 
 A deployment is a directory `<root>/<project>/` holding Meta's compose file (unmodified), a
 `db.env`, and the lab's own `.lab/` state; a real account and database on the host's MariaDB
-or PostgreSQL; and the containers Compose creates from the stand-in images.
+or PostgreSQL; and the containers Compose creates from the stand-in images. Their media
+storage is Meta's named volume, or (media="bind") the folder `<root>/<project>/media`.
 
 Everything here converges: `up()` brings each piece to its compliant state whatever it was,
 so it is idempotent, also repairs, and ends every deviation.
@@ -17,14 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab import dbenv, deviations, profiles
-from lab.compose import OVERRIDE_FILE, ComposeProject, render_override
+from lab.commands import run
+from lab.compose import OVERRIDE_FILE, ComposeProject, media_entry, render_override
 from lab.database import server_for
 from lab.errors import LabError
 from lab.images import ensure_images, prune_stale_images
 from lab.locking import deployment_lock
 from lab.state import DeploymentState
-from lab.topology import (DB_ENGINE_NAMES, DB_PORTS, ENGINES, ROLES, SERVICE_ROLES, TOPOLOGIES,
-                          compose_source, services)
+from lab.topology import (DB_ENGINE_NAMES, DB_PORTS, ENGINES, MEDIA_KINDS, MEDIA_VOLUME, ROLES,
+                          SERVICE_ROLES, TOPOLOGIES, compose_source, services)
 
 DEFAULT_ROOT = "/srv/wa-lab"
 DEFAULT_VERSION = "2.53.1"
@@ -38,7 +40,8 @@ _VERSION = re.compile(r"^\d+(\.\d+)*$")
 
 class Lab:
     def __init__(self, project: str = "biz", topology: str = "single", engine: str = "mysql",
-                 root: str | Path = DEFAULT_ROOT, version: str = DEFAULT_VERSION):
+                 root: str | Path = DEFAULT_ROOT, version: str = DEFAULT_VERSION,
+                 media: str = "volume"):
         if not _PROJECT.match(project):
             raise LabError(f"project {project!r}: use 1-30 lowercase letters and digits, "
                            "starting with a letter")
@@ -48,7 +51,10 @@ class Lab:
             raise LabError(f"engine {engine!r}: choose one of {', '.join(ENGINES)}")
         if not _VERSION.match(version):
             raise LabError(f"version {version!r}: expected digits and dots, e.g. 2.53.1")
+        if media not in MEDIA_KINDS:
+            raise LabError(f"media {media!r}: choose one of {', '.join(MEDIA_KINDS)}")
         self.project, self.topology, self.engine, self.version = project, topology, engine, version
+        self.media = media
         self.root = Path(root)
         self.state = DeploymentState(self.dir)
         self.server = server_for(engine)
@@ -56,7 +62,7 @@ class Lab:
 
     @classmethod
     def open(cls, project: str = "biz", root: str | Path = DEFAULT_ROOT) -> Lab:
-        """The deployment `project` as it was brought up (topology, engine, version)."""
+        """The deployment `project` as it was brought up (topology, engine, version, media)."""
         settings = DeploymentState(Path(root) / project).settings()
         if settings is None:
             raise LabError(f"no lab deployment {project!r} under {root} "
@@ -65,7 +71,8 @@ class Lab:
 
     def __repr__(self) -> str:
         return (f"Lab(project={self.project!r}, topology={self.topology!r}, "
-                f"engine={self.engine!r}, root={str(self.root)!r}, version={self.version!r})")
+                f"engine={self.engine!r}, root={str(self.root)!r}, version={self.version!r}, "
+                f"media={self.media!r})")
 
     # --- where things are, and what they are called ---------------------------------------
     @property
@@ -84,6 +91,39 @@ class Lab:
     @property
     def services(self) -> list[str]:
         return services(self.topology)
+
+    @property
+    def deviation_compose_dir(self) -> Path:
+        """Where media deviations put the Compose inputs they run one service from."""
+        return self.state.path / "compose"
+
+    # --- media storage (R-VOL) ------------------------------------------------------------------
+    @property
+    def media_volume(self) -> str:
+        """The named volume Compose makes of Meta's `whatsappMedia` (unused with bind media)."""
+        return f"{self.project}_{MEDIA_VOLUME}"
+
+    @property
+    def media_folder(self) -> Path:
+        """The host folder every container bind-mounts with media="bind" (absolute: Compose
+        would take a relative path for a volume name)."""
+        return self.dir.absolute() / "media"
+
+    def media_entries(self) -> dict[str, str]:
+        """The override's media entry per service: none with Meta's volume; the bind folder
+        on every service with bind media."""
+        if self.media == "volume":
+            return {}
+        return {service: media_entry(str(self.media_folder)) for service in self.services}
+
+    def media_source(self) -> Path:
+        """The host path holding the media: the named volume's mountpoint, or the bind folder
+        (for tests to list what is in the shared storage)."""
+        if self.media == "bind":
+            return self.media_folder
+        result = run(["docker", "volume", "inspect", "--format", "{{.Mountpoint}}",
+                      self.media_volume], timeout=30)
+        return Path(result.stdout.strip())
 
     @property
     def db_user(self) -> str:
@@ -154,11 +194,10 @@ class Lab:
         ensure_images(self.version)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.state.create()
-        self.state.save_settings(
-            {"topology": self.topology, "engine": self.engine, "version": self.version})
+        self.state.save_settings({"topology": self.topology, "engine": self.engine,
+                                  "version": self.version, "media": self.media})
         self.state.password_or_new()
-        _write_if_changed(self.compose_file, compose_source(self.topology, self.engine).read_bytes())
-        _write_if_changed(self.dir / OVERRIDE_FILE, render_override(self.services).encode())
+        self.ensure_compose_files()
         self.ensure_db_env()
         self.ensure_db_account()
         self.ensure_containers()
@@ -184,7 +223,7 @@ class Lab:
         roles = SERVICE_ROLES[self.topology]
         return LabStatus(
             project=self.project, topology=self.topology, engine=self.engine,
-            version=self.version, directory=str(self.dir),
+            version=self.version, media=self.media, directory=str(self.dir),
             deployed=self.state.settings() is not None,
             containers={c.name: (roles.get(c.service, c.service), c.state)
                         for c in self.compose.containers()},
@@ -197,11 +236,25 @@ class Lab:
 
     def _refuse_other_kind(self) -> None:
         settings = self.state.settings()
-        if settings and (settings["topology"], settings["engine"]) != (self.topology, self.engine):
-            raise LabError(f"{self.dir} holds a {settings['topology']}/{settings['engine']} "
-                           f"deployment; run `python -m lab down --project {self.project}` first")
+        if not settings:
+            return
+        # Deployments made before the media option existed use Meta's named volume.
+        deployed = (settings["topology"], settings["engine"], settings.get("media", "volume"))
+        if deployed != (self.topology, self.engine, self.media):
+            raise LabError(f"{self.dir} holds a {'/'.join(deployed)} deployment; run "
+                           f"`python -m lab down --project {self.project}` first")
 
     # --- convergence steps (up() and deviation restores) -------------------------------------
+    def ensure_compose_files(self) -> None:
+        """Meta's file byte-for-byte, the lab's override, the bind folder; no deviation inputs."""
+        meta = compose_source(self.topology, self.engine).read_bytes()
+        _write_if_changed(self.compose_file, meta)
+        override = render_override(self.services, self.media_entries())
+        _write_if_changed(self.dir / OVERRIDE_FILE, override.encode())
+        if self.media == "bind":
+            self.media_folder.mkdir(mode=0o755, exist_ok=True)
+        shutil.rmtree(self.deviation_compose_dir, ignore_errors=True)
+
     def ensure_db_env(self) -> None:
         text = dbenv.render(self.db_env_variables(), header=(
             f"wa-compliance lab deployment {self.project!r}: compliant db.env "
@@ -259,6 +312,7 @@ class LabStatus:
     topology: str
     engine: str
     version: str
+    media: str
     directory: str
     deployed: bool
     containers: dict[str, tuple[str, str]]        # name -> (role, state)
@@ -276,7 +330,8 @@ class LabStatus:
         account = {True: "present", False: "missing", None: "server unreachable"}[self.db_account]
         lines = [
             f"{self.project}: {'UP' if self.running else 'NOT UP'} "
-            f"({self.topology}, {self.engine}, v{self.version}) in {self.directory}",
+            f"({self.topology}, {self.engine}, {self.media} media, v{self.version}) "
+            f"in {self.directory}",
             f"  database account: {account}",
         ]
         lines += [f"  {name}: {role}, {state}" for name, (role, state) in self.containers.items()]

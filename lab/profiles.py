@@ -21,6 +21,9 @@ LAB_PROFILES = {
     "lab": {"project": "biz", "topology": "single", "engine": "mysql"},
     "lab-pg": {"project": "bizpg", "topology": "single", "engine": "pgsql"},
     "lab-mc": {"project": "bizmc", "topology": "multiconnect", "engine": "mysql"},
+    "lab-mc-pg": {"project": "bizmcpg", "topology": "multiconnect", "engine": "pgsql"},
+    # Media on one host folder bind-mounted in every container, instead of a named volume.
+    "lab-bind": {"project": "bizbind", "topology": "single", "engine": "mysql", "media": "bind"},
 }
 
 REMOVE = object()   # an override value that deletes the key instead of setting it

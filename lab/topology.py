@@ -28,6 +28,12 @@ SERVICE_ROLES = {
 }
 ROLES = ("webapp", "coreapp", "master")
 
+# Where the media storage comes from: Meta's named volume (as in Meta's files), or one host
+# folder bind-mounted into every container (the lab's override replaces Meta's entry).
+MEDIA_KINDS = ("volume", "bind")
+MEDIA_PATH = "/usr/local/wamedia"
+MEDIA_VOLUME = "whatsappMedia"      # the volume's name in Meta's files (Compose prefixes it)
+
 DB_PORTS = {"mysql": 3306, "pgsql": 5432}
 DB_ENGINE_NAMES = {"mysql": "MYSQL", "pgsql": "PGSQL"}   # WA_DB_ENGINE, as in Meta's db.env files
 
@@ -39,3 +45,8 @@ def compose_source(topology: str, engine: str) -> Path:
 
 def services(topology: str) -> list[str]:
     return list(SERVICE_ROLES[topology])
+
+
+def first_coreapp_service(topology: str) -> str:
+    """The Coreapp service (not a Master) that media deviations change: wacore or wacore1."""
+    return next(service for service, role in SERVICE_ROLES[topology].items() if role == "coreapp")

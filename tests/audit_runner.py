@@ -38,3 +38,29 @@ def run_audit(*args: str, reports_dir: Path, timeout: int = 180) -> AuditRun:
     command = [sys.executable, "-m", "pytest", "checks", f"--reports-dir={reports_dir}", "-p", "no:cacheprovider", *args]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
     return AuditRun(done.returncode, done.stdout + done.stderr, reports_dir)
+
+
+def assert_outcomes(run: AuditRun, host: str, check_ids, expected: dict[str, tuple]) -> None:
+    """Exactly the expected checks deviate; all other results pass.
+
+    `expected[check] = (outcome, text)` — every result of that check that does not pass has
+    this outcome and its message holds `text`; or `(outcome, text, subject)` — the results
+    whose subject holds `subject` have that outcome and text, and all the others pass.
+    """
+    for check_id in check_ids:
+        results = run.of(host, check_id)
+        assert results, f"{check_id} produced no result"
+        if check_id not in expected:
+            assert {r["outcome"] for r in results} == {"pass"}, (check_id, results)
+            continue
+        outcome, text, *subject = expected[check_id]
+        if subject:
+            named = [r for r in results if subject[0] in r["subject"]]
+            assert named, (check_id, subject, results)
+            assert {r["outcome"] for r in results if r not in named} <= {"pass"}, (check_id, results)
+        else:
+            named = [r for r in results if r["outcome"] != "pass"]
+            assert named, (check_id, results)
+        for result in named:
+            assert result["outcome"] == outcome, (check_id, result)
+            assert text in result["message"], (check_id, result["message"])

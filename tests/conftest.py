@@ -25,9 +25,21 @@ def lab_mc():
     return _up("bizmc", "multiconnect", "mysql")
 
 
-def _up(project, topology, engine):
+@pytest.fixture(scope="session")
+def lab_mc_pg():
+    """Multiconnect on PostgreSQL: profiles/lab-mc-pg.yaml."""
+    return _up("bizmcpg", "multiconnect", "pgsql")
+
+
+@pytest.fixture(scope="session")
+def lab_bind():
+    """Single instance whose media is a bind mount of one host folder: profiles/lab-bind.yaml."""
+    return _up("bizbind", "single", "mysql", media="bind")
+
+
+def _up(project, topology, engine, media="volume"):
     from lab import Lab
-    lab = Lab(project=project, topology=topology, engine=engine)
+    lab = Lab(project=project, topology=topology, engine=engine, media=media)
     lab.up()
     lab.restore()        # a run interrupted earlier may have left a deviation on
     return lab

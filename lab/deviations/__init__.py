@@ -5,5 +5,6 @@ Importing this package registers every deviation; see registry.py for how they w
 
 from lab.deviations.registry import REGISTRY, Deviation, apply, get, names, restore
 from lab.deviations import env  # noqa: F401  (registers the env.* deviations)
+from lab.deviations import volumes  # noqa: F401  (registers the vol.* deviations)
 
 __all__ = ["REGISTRY", "Deviation", "apply", "get", "names", "restore"]

@@ -2,11 +2,15 @@
 
 A deviation records which aspects of the deployment it changes (`touches`):
 - "file": db.env's content or mode;
+- "compose": the Compose inputs in the deployment directory (Meta's compose file, the lab's
+  override, and the copies media deviations run Compose on, under .lab/compose/);
 - "server": the account on the database server;
-- "containers": the containers (recreated from a changed db.env).
+- "containers": the containers (recreated from a changed db.env or Compose inputs).
 Restoring converges exactly those aspects back to the compliant state (the lab's `ensure_*`
 steps), so it works from another process and after a crash half-way through applying.
 A deviation is recorded as active *before* it is applied, for the same reason.
+Converging the containers always converges the Compose inputs first: Compose would otherwise
+rebuild them from a compose file a vol.compose_* deviation edited.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lab.errors import LabError
+from lab.topology import MEDIA_KINDS
 
 if TYPE_CHECKING:
     from lab.deployment import Lab
 
-ASPECTS = ("file", "server", "containers")   # also the order restores converge them in
+ASPECTS = ("file", "compose", "server", "containers")  # also the order restores converge them
+ANY_MEDIA = frozenset(MEDIA_KINDS)
 
 
 @dataclass(frozen=True)
@@ -31,20 +37,22 @@ class Deviation:
     touches: frozenset[str]
     engines: frozenset[str]
     switch_on: Callable[[Lab], None]
+    media: frozenset[str] = ANY_MEDIA            # the media kinds (volume, bind) it exists for
 
 
 REGISTRY: dict[str, Deviation] = {}
 
 
 def deviation(name: str, description: str, touches: set[str],
-              engines: set[str] = frozenset({"mysql", "pgsql"})):
+              engines: set[str] = frozenset({"mysql", "pgsql"}), media: set[str] = ANY_MEDIA):
     """Register the decorated function as the way to switch deviation `name` on."""
     assert set(touches) <= set(ASPECTS), touches
+    assert set(media) <= ANY_MEDIA, media
 
     def register(function: Callable[[Lab], None]) -> Callable[[Lab], None]:
         assert name not in REGISTRY, f"deviation {name} registered twice"
         REGISTRY[name] = Deviation(name, description, frozenset(touches), frozenset(engines),
-                                   function)
+                                   function, frozenset(media))
         return function
     return register
 
@@ -68,6 +76,9 @@ def apply(lab: Lab, name: str) -> None:
     if lab.engine not in chosen.engines:
         raise LabError(f"{name} applies to {'/'.join(sorted(chosen.engines))} deployments; "
                        f"{lab.project} is {lab.engine}")
+    if lab.media not in chosen.media:
+        raise LabError(f"{name} applies to deployments with {'/'.join(sorted(chosen.media))} "
+                       f"media; {lab.project} has {lab.media} media")
     if lab.state.settings() is None:
         raise LabError(f"lab deployment {lab.project!r} is not up (run: python -m lab up "
                        f"--project {lab.project})")
@@ -92,7 +103,7 @@ def restore(lab: Lab, name: str | None = None) -> list[str]:
         ending = [name] if name in active else []
     if not ending:
         return []
-    touched = frozenset().union(*(get(n).touches for n in ending))
+    touched = converged_with(frozenset().union(*(get(n).touches for n in ending)))
     converge(lab, touched)
     remaining = [n for n in active if n not in ending]
     lab.state.save_active_deviations(remaining)
@@ -102,9 +113,17 @@ def restore(lab: Lab, name: str | None = None) -> list[str]:
     return ending
 
 
+def converged_with(aspects: frozenset[str]) -> frozenset[str]:
+    """`aspects` plus those converging them converges too (containers: the Compose inputs)."""
+    return aspects | {"compose"} if "containers" in aspects else aspects
+
+
 def converge(lab: Lab, aspects: frozenset[str]) -> None:
+    aspects = converged_with(aspects)
     if "file" in aspects:
         lab.ensure_db_env()
+    if "compose" in aspects:
+        lab.ensure_compose_files()
     if "server" in aspects:
         lab.ensure_db_account()
     if "containers" in aspects:

@@ -6,6 +6,7 @@ deployments behind profiles/lab*.yaml that others may be auditing meanwhile.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import io
 import json
@@ -19,8 +20,9 @@ import yaml
 from dotenv.parser import parse_stream
 
 from lab import LAB_PROFILES, REMOVE, Lab, LabError
+from lab.compose_text import media_volumes
 from lab.images import BUSYBOX_APPLETS
-from lab.topology import META_DIR
+from lab.topology import META_DIR, compose_source
 
 pytestmark = pytest.mark.lab
 
@@ -62,6 +64,16 @@ def container_env(name: str) -> dict[str, str]:
 def lab(tmp_path_factory):
     deployment = Lab(project=f"labtest{os.getpid()}", topology="single", engine="mysql",
                      root=tmp_path_factory.mktemp("wa-lab"))
+    deployment.up()
+    yield deployment
+    deployment.down()
+
+
+@pytest.fixture(scope="module")
+def bind_lab(tmp_path_factory):
+    """Multiconnect with bind media: six containers on one host folder."""
+    deployment = Lab(project=f"labbind{os.getpid()}", topology="multiconnect", engine="mysql",
+                     media="bind", root=tmp_path_factory.mktemp("wa-lab"))
     deployment.up()
     yield deployment
     deployment.down()
@@ -205,3 +217,142 @@ def test_multiconnect_on_postgres_comes_up_and_down_leaves_nothing(tmp_path):
         assert docker(*kind, "-q", "--filter", project_filter).strip() == "", kind
     assert not deployment.server.account_exists(deployment.db_user)
     assert deployment.server.databases(deployment.db_name_prefix) == []
+
+
+# --- media volume (VOL-001..005) -------------------------------------------------------------
+MEDIA_PATH = "/usr/local/wamedia"
+# The service media deviations change: the first Coreapp that is not a Master.
+AFFECTED_SERVICE = {"single": "wacore", "multiconnect": "wacore1"}
+
+
+def media_mount(name: str) -> tuple[str, str, bool] | None:
+    """(type, volume name or host path, read-write) of the mount at the media path."""
+    mounts = [m for m in inspect(name)["Mounts"] if m["Destination"] == MEDIA_PATH]
+    assert len(mounts) <= 1
+    return next(((m["Type"], m.get("Name") or m["Source"], m["RW"]) for m in mounts), None)
+
+
+def compliant_mount(deployment: Lab) -> tuple[str, str, bool]:
+    if deployment.media == "bind":
+        return ("bind", str(deployment.dir / "media"), True)
+    return ("volume", f"{deployment.project}_whatsappMedia", True)
+
+
+def all_containers(deployment: Lab) -> list[str]:
+    return [name for names in deployment.container_names().values() for name in names]
+
+
+def test_bind_media_is_one_host_folder_in_every_container(bind_lab):
+    names = all_containers(bind_lab)
+    assert len(names) == 6
+    folder = bind_lab.dir / "media"
+    assert bind_lab.media_source() == folder and folder.is_dir()
+    assert {name: media_mount(name) for name in names} == {
+        name: ("bind", str(folder), True) for name in names}
+    # Meta's file is untouched: the lab's override does the binding.
+    meta = compose_source("multiconnect", "mysql").read_bytes()
+    assert bind_lab.compose_file.read_bytes() == meta
+    assert Lab.open(bind_lab.project, bind_lab.root).media == "bind"
+    # One folder for real: what one container writes, the host and every other container see.
+    probe = f"lab-test-{os.getpid()}"
+    docker("exec", names[0], "sh", "-c", f"echo shared > {MEDIA_PATH}/{probe}")
+    try:
+        assert (folder / probe).read_text() == "shared\n"
+        for name in names[1:]:
+            assert docker("exec", name, "cat", f"{MEDIA_PATH}/{probe}") == "shared\n"
+    finally:
+        (folder / probe).unlink()
+
+
+def test_volume_media_source_is_the_named_volume(lab):
+    source = lab.media_source()
+    assert source == Path(json.loads(docker("volume", "inspect", f"{lab.project}_whatsappMedia"))
+                          [0]["Mountpoint"])
+    assert source.is_dir()
+
+
+CONTAINER_DEVIATIONS = {
+    # name -> the affected container's media mount while it is on
+    "vol.mount_missing": lambda d: None,
+    "vol.read_only": lambda d: (*compliant_mount(d)[:2], False),
+    "vol.other_volume": lambda d: ("volume", f"{d.project}_otherMedia", True),
+    "vol.bind_path_differs": lambda d: ("bind", str(d.dir / "media-other"), True),
+}
+COMPOSE_DEVIATIONS = {
+    # name -> the affected service's media entries in the compose file while it is on
+    "vol.compose_read_only": ["whatsappMedia:/usr/local/wamedia:ro"],
+    "vol.compose_missing": [],
+}
+
+
+@pytest.mark.parametrize("deployment_name", ["lab", "bind_lab"])
+@pytest.mark.parametrize("deviation", [*CONTAINER_DEVIATIONS, *COMPOSE_DEVIATIONS])
+def test_media_deviation_applies_for_real_and_restores(request, deployment_name, deviation):
+    deployment: Lab = request.getfixturevalue(deployment_name)
+    if deviation == "vol.bind_path_differs" and deployment.media == "volume":
+        with pytest.raises(LabError, match="bind media"):
+            deployment.deviate(deviation)
+        assert deployment.active_deviations() == []
+        return
+    service = AFFECTED_SERVICE[deployment.topology]
+    affected = f"{deployment.project}_{service}_1"
+    meta = compose_source(deployment.topology, deployment.engine).read_bytes()
+    ids = {name: inspect(name)["Id"] for name in all_containers(deployment)}
+    with deployment.deviation(deviation):
+        now = {name: inspect(name)["Id"] for name in all_containers(deployment)}
+        assert now.keys() == ids.keys()          # still discovered by image and project
+        if deviation in CONTAINER_DEVIATIONS:
+            assert media_mount(affected) == CONTAINER_DEVIATIONS[deviation](deployment)
+            assert {n for n in ids if now[n] != ids[n]} == {affected}
+            container = inspect(affected)
+            assert container["State"]["Running"]
+            assert container["HostConfig"]["NetworkMode"] == "none"
+            labels = container["Config"]["Labels"]
+            assert labels["com.docker.compose.project"] == deployment.project
+            assert labels["com.docker.compose.service"] == service
+            assert container_env(affected)["WA_DB_USERNAME"] == deployment.db_user
+            assert deployment.compose_file.read_bytes() == meta
+        else:
+            assert now == ids                    # containers untouched
+            text = deployment.compose_file.read_text()
+            assert media_volumes(text, service) == COMPOSE_DEVIATIONS[deviation]
+            others = [s for s in deployment.services if s != service]
+            assert all(media_volumes(text, s) == ["whatsappMedia:/usr/local/wamedia"]
+                       for s in others)
+            changed = [line for line in difflib.ndiff(meta.decode().splitlines(),
+                                                      text.splitlines()) if line[:1] in "+-"]
+            assert 1 <= len(changed) <= 3, changed   # a minimal edit
+        for name in all_containers(deployment):
+            if name != affected:
+                assert media_mount(name) == compliant_mount(deployment)
+    assert deployment.active_deviations() == []
+    assert deployment.compose_file.read_bytes() == meta
+    assert {name: media_mount(name) for name in all_containers(deployment)} == {
+        name: compliant_mount(deployment) for name in ids}
+    assert all(inspect(name)["State"]["Running"] for name in ids)
+
+
+def test_restoring_containers_reapplies_a_compose_file_deviation(lab):
+    meta = compose_source("single", "mysql").read_bytes()
+    lab.deviate("vol.compose_missing")
+    lab.deviate("vol.read_only")
+    try:
+        lab.restore("vol.read_only")        # rebuilds wacore from the compliant compose file
+        assert media_mount(f"{lab.project}_wacore_1") == compliant_mount(lab)
+        assert media_volumes(lab.compose_file.read_text(), "wacore") == []
+        assert lab.active_deviations() == ["vol.compose_missing"]
+    finally:
+        lab.restore()
+    assert lab.compose_file.read_bytes() == meta
+
+
+def test_up_ends_media_deviations(bind_lab):
+    bind_lab.deviate("vol.bind_path_differs")
+    bind_lab.deviate("vol.compose_read_only")
+    bind_lab.up()
+    assert bind_lab.active_deviations() == []
+    meta = compose_source("multiconnect", "mysql").read_bytes()
+    assert bind_lab.compose_file.read_bytes() == meta
+    assert {name: media_mount(name) for name in all_containers(bind_lab)} == {
+        name: compliant_mount(bind_lab) for name in all_containers(bind_lab)}
+    assert not (bind_lab.dir / ".lab" / "compose").exists()

@@ -298,7 +298,9 @@ def _single_quoted(value: str) -> str:
 
 @PROPS
 @given(
-    st.dictionaries(KEYS, PRINTABLE.filter(lambda v: "${" not in v), max_size=8),
+    # python-dotenv (hence Compose) cannot read back a quoted value ending in a backslash:
+    # `B="\\"` runs on to the next quote. The differential test covers that case.
+    st.dictionaries(KEYS, PRINTABLE.filter(lambda v: "${" not in v and not v.endswith("\\")), max_size=8),
     st.lists(st.sampled_from([_double_quoted, _single_quoted]), min_size=8, max_size=8),
     st.sampled_from(["\n", "\r\n"]),
 )
@@ -420,3 +422,10 @@ def test_same_values_as_docker_compose_config(tmp_path):
     for name, data in COMPOSE_SAMPLES.items():
         compose_env = {k: _undollar(v) for k, v in resolved[name].get("environment", {}).items()}
         assert parse_env_file(data, f"{name}.env").values == compose_env, name
+
+
+def test_quoted_value_ending_in_a_backslash_fails_as_in_compose():
+    # Found by hypothesis: python-dotenv's double-quote rule reads `\\"` as an escaped quote,
+    # so this line runs on into the next one; Compose drops it, we report it.
+    with pytest.raises(EnvFileError, match=r"db.env:1: cannot parse the B line"):
+        parse_env_file(b'B="\\\\"\nA=""', "db.env")

@@ -14,7 +14,10 @@ from urllib.parse import urlsplit
 from ..envfile import EnvFile, parse_env_file
 from ..errors import EnvFileError, FactUnavailable
 from ..profile import Profile
+from ..composefile import ComposeFileError, MediaDeclaration, media_declarations
+from ..rules.volumes import MediaMount, media_mount
 from ..transport.containers import ContainerFacts, DockerEngine
+from .media_probe import MediaProbeReport, run_media_probe
 from ..transport.database import DbLogin, ServerInfo, probe_server
 from ..transport.host import FileSnapshot, HostTransport
 from .cached import fact
@@ -70,6 +73,40 @@ class DeploymentFacts:
             roles = {"webapp": declared.webapp or [], "coreapp": declared.coreapp or [],
                      "master": declared.master or []}
         return self.docker.wa_containers(self.profile.deployment.compose_project, roles)
+
+    @fact
+    def media_mounts(self) -> dict[str, MediaMount | None]:
+        """Each container's mount at the media path (None: it has none)."""
+        media_path = self.profile.deployment.media_path
+        return {c.name: media_mount(c.mounts, media_path) for c in self.containers}
+
+    @fact
+    def volume_options(self) -> dict[str, dict]:
+        """`docker volume inspect` options of each named volume mounted at the media path."""
+        names = {m.source for m in self.media_mounts.values() if m and m.kind == "volume"}
+        return {name: self.docker.volume(name).get("Options") or {} for name in sorted(names)}
+
+    @fact
+    def media_probe(self) -> MediaProbeReport:
+        """The live round trip (VOL-004); the only thing an audit ever writes."""
+        running = [c.name for c in self.containers if c.running]
+        return run_media_probe(self.docker, running, self.profile.deployment.media_path, self.name)
+
+    # -- the compose file ---------------------------------------------------------------
+    @fact
+    def compose_file(self) -> FileSnapshot:
+        return self.host.read_file(self.profile.deployment.compose_file)
+
+    @fact
+    def compose_media(self) -> list[MediaDeclaration]:
+        snapshot, path = self.compose_file, self.profile.deployment.compose_file
+        if not snapshot.exists or not snapshot.readable:
+            raise FactUnavailable(f"compose file {path} is {'not readable' if snapshot.exists else 'missing'} on {self.profile.target}", path)
+        try:
+            return media_declarations(snapshot.content.decode("utf-8", "replace"), path,
+                                      self.profile.deployment.media_path)
+        except ComposeFileError as exc:
+            raise FactUnavailable(f"compose file does not parse: {exc}", path) from None
 
     # -- the database -----------------------------------------------------------------
     @fact

@@ -126,6 +126,24 @@ class DockerEngine:
             labels=config.get("Labels") or {}, mounts=tuple(attrs.get("Mounts") or ()),
         )
 
+    def volume(self, name: str) -> dict:
+        """`docker volume inspect`: driver and options tell local disk from network storage."""
+        try:
+            return self._client.api.inspect_volume(name)
+        except (docker.errors.DockerException, OSError) as exc:
+            raise FactUnavailable(f"cannot inspect volume {name} on {self.base_url}: {_short(exc)}", name) from None
+
+    def exec(self, container: str, argv: list[str]) -> tuple[int, str]:
+        """One `docker exec`: its exit code and output (stdout and stderr together)."""
+        api = self._client.api
+        try:
+            exec_id = api.exec_create(container, argv)["Id"]
+            output = api.exec_start(exec_id)
+            exit_code = api.exec_inspect(exec_id)["ExitCode"]
+        except (docker.errors.DockerException, OSError) as exc:
+            raise FactUnavailable(f"docker exec in {container} failed: {_short(exc)}", container) from None
+        return exit_code, output.decode("utf-8", "replace")
+
     def _tag_of(self, image_id: str) -> str:
         try:
             tags = self._client.api.inspect_image(image_id).get("RepoTags") or []

@@ -1,0 +1,118 @@
+"""volumes — the media volume (R-VOL).
+
+Source: "Data management", section *Volumes*: the client needs one Docker volume for media,
+mounted in the containers at /usr/local/wamedia/; it stores incoming and outgoing media, may
+live on any shared file storage, and every Webapp and Coreapp container must have read/write
+access to it. Master containers run the Coreapp image and Meta's Multiconnect files give them
+the same volume, so they are held to the same rule.
+"""
+
+from wa_compliance.check import check
+from wa_compliance.rules import volumes as rules
+from wa_compliance.subjects import containers_to_check
+
+RECREATE = "then recreate it: docker-compose up -d --force-recreate {service}"
+
+
+def _service(container) -> str:
+    return container.compose_service or container.name
+
+
+@check("VOL-001", "every Webapp and Coreapp container mounts the media volume", "critical",
+       remediation="Add '- whatsappMedia:/usr/local/wamedia' under the service's volumes in docker-compose.yml "
+                   "(as in Meta's files) and recreate the container.")
+def test_vol_001_media_mounted(deployment, verdict):
+    """R-VOL: the media volume is mounted in the containers at /usr/local/wamedia/."""
+    media_path = deployment.profile.deployment.media_path
+    for container in containers_to_check(deployment, verdict):
+        mount = deployment.media_mounts[container.name]
+        if mount is None:
+            verdict.failed(container.name, f"no mount at {media_path}: media it stores stay inside this container",
+                           remediation=f"Add '- whatsappMedia:{media_path}' to the {_service(container)} service's volumes, "
+                                       + RECREATE.format(service=_service(container)))
+        else:
+            verdict.passed(container.name, f"{mount.describe()} at {media_path}", mount=mount.describe())
+
+
+@check("VOL-002", "the media mount is read-write", "critical",
+       remediation="Remove ':ro' (or read_only: true) from the media volume entry and recreate the container.")
+def test_vol_002_media_read_write(deployment, verdict):
+    """R-VOL: every Webapp and Coreapp container must have read/write access to the media volume."""
+    media_path = deployment.profile.deployment.media_path
+    for container in containers_to_check(deployment, verdict):
+        mount = deployment.media_mounts[container.name]
+        if mount is None:
+            verdict.skipped(container.name, f"no mount at {media_path} (see VOL-001)")
+        elif not mount.read_write:
+            verdict.failed(container.name, f"{media_path} is mounted read-only ({mount.describe()})",
+                           remediation=f"Remove ':ro' from the {_service(container)} service's media volume entry, "
+                                       + RECREATE.format(service=_service(container)))
+        else:
+            verdict.passed(container.name, f"{media_path} is mounted read-write ({mount.describe()})")
+
+
+@check("VOL-003", "every container mounts the same media storage", "critical",
+       remediation="Mount the same named volume, bind path or network export at /usr/local/wamedia in every "
+                   "Webapp, Coreapp and Master container, and recreate the odd ones.")
+def test_vol_003_media_shared(deployment, verdict):
+    """R-VOL: one media volume, shared: media stored by one container must be found by the others."""
+    media_path = deployment.profile.deployment.media_path
+    storage = {}
+    for container in containers_to_check(deployment, verdict):
+        mount = deployment.media_mounts[container.name]
+        if mount is None:
+            verdict.skipped(container.name, f"no mount at {media_path} (see VOL-001)")
+        else:
+            storage[container.name] = rules.storage_of(mount, deployment.volume_options.get(mount.source))
+    shared, odd = rules.odd_ones_out(storage)
+    for name, where in storage.items():
+        if name in odd:
+            verdict.failed(name, f"mounts {where} at {media_path}, the others share {shared}: "
+                                 "media stored here is invisible to them", storage=where, shared=shared)
+        else:
+            verdict.passed(name, f"shares {where} with {len(storage) - len(odd) - 1} other container(s)", storage=where)
+
+
+@check("VOL-004", "a file written by each container is read back identical by every other one", "high",
+       remediation="Give every container read/write access to the same media storage (see VOL-001..003); "
+                   "on network storage, check its permissions and that every host mounts the same export.")
+def test_vol_004_live_round_trip(deployment, verdict):
+    """R-VOL: verified live, not only as configured: the containers really share the media files."""
+    running = containers_to_check(deployment, verdict, running=True)
+    if not running:
+        return
+    report = deployment.media_probe
+    problems = rules.round_trip_problems(report.write_errors, report.seen, report.media_path)
+    for container in running:
+        verdict.judge(container.name, problems.get(container.name, []),
+                      passed=f"its probe was read back identical by {len(running) - 1} other container(s)",
+                      probe_execs=report.exec_count)
+    for leftover in report.leftovers:
+        name, _, path = leftover.partition(":")
+        verdict.error(name, f"the probe {path} could not be removed: delete it by hand")
+
+
+@check("VOL-005", "the compose file declares the media volume, read-write, on every WhatsApp service", "medium",
+       remediation="In docker-compose.yml, give every waweb/wacore/master service the entry "
+                   "'- whatsappMedia:/usr/local/wamedia' (no ':ro'), as Meta's files do.")
+def test_vol_005_compose_declares_media(deployment, verdict):
+    """R-VOL: "to view or change the volume's path, edit docker-compose.yml" — the file must stay right too."""
+    path = deployment.profile.deployment.compose_file
+    if not path:
+        return verdict.skipped(deployment.name, "no compose file named in the profile (deployment.compose_file)")
+    if not deployment.compose_file.exists:
+        return verdict.failed(path, f"compose file not found at {path} on {deployment.profile.target}")
+    media_path = deployment.profile.deployment.media_path
+    declarations = deployment.compose_media
+    if not declarations:
+        return verdict.failed(path, "declares no service running docker.whatsapp.biz/web or coreapp images")
+    for service in declarations:
+        subject = f"{path} service {service.service}"
+        if service.entry is None:
+            verdict.failed(subject, f"line {service.line}: no volume at {media_path}",
+                           remediation=f"Add '- whatsappMedia:{media_path}' under services.{service.service}.volumes.")
+        elif service.read_only:
+            verdict.failed(subject, f"line {service.line}: the media volume is declared read-only ({service.entry!r})",
+                           remediation=f"Remove ':ro' from {service.entry!r} under services.{service.service}.volumes.")
+        else:
+            verdict.passed(subject, f"declares {service.entry!r}", role=service.role)

@@ -1,0 +1,171 @@
+"""VOL-004's live round trip: can every container read what every other one writes?
+
+Each container writes one uniquely named probe into the media path (N execs), then each
+reads every other container's probe (N execs); the last reader, a container that could
+write, also removes every probe it sees. Only if something went wrong (or the run is
+interrupted) are the leftovers removed from the containers that wrote them. A probe never
+overwrites anything (`set -C`), and only paths this run created are ever removed.
+
+>>> report = run_media_probe(engine, ["biz_waweb_1", "biz_wacore_1"], "/usr/local/wamedia", "lab")
+>>> report.seen["biz_wacore_1"]
+{'biz_waweb_1': 'identical'}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import posixpath
+import re
+import secrets
+import signal
+import threading
+from dataclasses import dataclass, field
+
+from ..errors import FactUnavailable
+
+_WRITE = 'set -C; printf %s "$1" > "$2"'
+# Arguments: the number N of probes to read, the N paths, then the paths to remove.
+_READ_AND_REMOVE = r"""
+n=$1; shift; i=0
+for f; do
+  i=$((i+1))
+  if [ "$i" -le "$n" ]; then
+    if [ -r "$f" ]; then printf 'read\t%s\t%s\n' "$f" "$(cat -- "$f")"
+    elif [ -e "$f" ]; then printf 'unreadable\t%s\n' "$f"
+    else printf 'missing\t%s\n' "$f"; fi
+  elif [ -e "$f" ]; then
+    rm -f -- "$f" && [ ! -e "$f" ] && printf 'removed\t%s\n' "$f"
+  fi
+done
+exit 0
+"""
+_REMOVE_OWN = 'if [ -e "$1" ]; then rm -f -- "$1"; fi; [ ! -e "$1" ]'
+
+
+@dataclass
+class Probe:
+    writer: str
+    path: str
+    content: str
+    write_error: str | None = None
+    removed: bool = False
+
+
+@dataclass
+class MediaProbeReport:
+    media_path: str
+    probes: dict[str, Probe] = field(default_factory=dict)              # by writer
+    seen: dict[str, dict[str, str]] = field(default_factory=dict)       # reader -> writer -> what it saw
+    leftovers: list[str] = field(default_factory=list)
+    exec_count: int = 0
+
+    @property
+    def write_errors(self) -> dict[str, str | None]:
+        return {name: probe.write_error for name, probe in self.probes.items()}
+
+
+def run_media_probe(engine, containers: list[str], media_path: str, host: str) -> MediaProbeReport:
+    """Write, cross-read and remove the probes; always leaves the volume as it found it."""
+    report = MediaProbeReport(media_path)
+    run = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stem = f".wa-compliance-probe-{_safe(host)}-{run}-{secrets.token_hex(6)}"
+    for index, container in enumerate(containers):
+        path = posixpath.join(media_path, f"{stem}-{index}")
+        report.probes[container] = Probe(container, path, f"{container}:{secrets.token_hex(16)}")
+    with _interrupts_raise():
+        try:
+            _write_round(engine, report)
+            _read_round(engine, report)
+        finally:
+            with _signals_deferred():
+                _remove_leftovers(engine, report)
+    return report
+
+
+def _write_round(engine, report):
+    for probe in report.probes.values():
+        report.exec_count += 1
+        try:
+            code, output = engine.exec(probe.writer, ["sh", "-c", _WRITE, "sh", probe.content, probe.path])
+        except FactUnavailable as exc:
+            probe.write_error = str(exc)
+            continue
+        if code != 0:
+            probe.write_error = output.strip().splitlines()[-1] if output.strip() else f"exit code {code}"
+
+
+def _read_round(engine, report):
+    written = [p for p in report.probes.values() if p.write_error is None]
+    # The last reader removes the probes: pick one that could write, so it can delete too.
+    readers = sorted(report.probes, key=lambda name: report.probes[name].write_error is None)
+    by_path = {p.path: p for p in report.probes.values()}
+    for position, reader in enumerate(readers):
+        others = [p.path for p in written if p.writer != reader]
+        remove = [p.path for p in written] if position == len(readers) - 1 else []
+        report.exec_count += 1
+        try:
+            _, output = engine.exec(reader, ["sh", "-c", _READ_AND_REMOVE, "sh", str(len(others)), *others, *remove])
+        except FactUnavailable as exc:
+            report.seen[reader] = {by_path[path].writer: f"not checked ({exc})" for path in others}
+            continue
+        report.seen[reader] = {by_path[path].writer: "missing" for path in others}
+        for line in output.splitlines():
+            status, _, rest = line.partition("\t")
+            path, _, content = rest.partition("\t")
+            probe = by_path.get(path)
+            if probe is None:
+                continue
+            if status == "removed":
+                probe.removed = True
+            elif status == "read":
+                report.seen[reader][probe.writer] = "identical" if content == probe.content else "different"
+            else:
+                report.seen[reader][probe.writer] = status
+
+
+def _remove_leftovers(engine, report):
+    for probe in report.probes.values():
+        if probe.removed:
+            continue
+        report.exec_count += 1
+        try:
+            code, _ = engine.exec(probe.writer, ["sh", "-c", _REMOVE_OWN, "sh", probe.path])
+        except FactUnavailable:
+            code = 1
+        probe.removed = code == 0
+        if not probe.removed:
+            report.leftovers.append(f"{probe.writer}:{probe.path}")
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", text)[:40]
+
+
+@contextlib.contextmanager
+def _interrupts_raise():
+    """SIGTERM, like Ctrl-C, must unwind through the cleanup instead of killing the run."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    previous = signal.signal(signal.SIGTERM, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _signals_deferred():
+    """A second Ctrl-C must not cut the cleanup short: deliver it once the probes are gone."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
