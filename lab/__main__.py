@@ -1,8 +1,10 @@
-"""Command line of the lab: `python -m lab up|down|status|deviate|restore|list-deviations`."""
+"""Command line of the lab: `python -m lab up|down|status|deviate|restore|list-deviations|
+api-env`."""
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 
@@ -49,14 +51,17 @@ def _parser() -> argparse.ArgumentParser:
         return sub
 
     command("up", _up, "create or repair deployments (idempotent; ends deviations)", kind=True)
-    command("down", _down, "remove deployments: containers, volumes, DB account, directory")
-    command("status", _status, "show deployments and their containers")
+    command("down", _down, "remove deployments: containers, volumes, DB account, API stand-in, "
+            "directory")
+    command("status", _status, "show deployments, their containers and API stand-in")
     sub = command("deviate", _deviate, "switch a misconfiguration on", all_option=False)
     sub.add_argument("name", help="see list-deviations")
     sub = command("restore", _restore, "switch deviations off (all, or NAME)", all_option=False)
     sub.add_argument("name", nargs="?", help="only this deviation")
     listing = commands.add_parser("list-deviations", help="list deviation names")
     listing.set_defaults(run=_list_deviations)
+    command("api-env", _api_env, "print the API login the lab profiles name, as export lines: "
+            'eval "$(python -m lab api-env --all)"')
     return parser
 
 
@@ -91,7 +96,7 @@ def _up(args) -> None:
         lab.up()
         print(f"{lab.project}: up ({lab.topology}, {lab.engine}, {lab.media} media, "
               f"v{lab.version}) in "
-              f"{time.monotonic() - started:.1f}s: {lab.dir}")
+              f"{time.monotonic() - started:.1f}s: {lab.dir}, API {lab.api_url}")
 
 
 def _down(args) -> None:
@@ -119,13 +124,23 @@ def _restore(args) -> None:
     print(f"{lab.project}: " + (f"restored {', '.join(ended)}" if ended else "nothing to restore"))
 
 
+def _api_env(args) -> None:
+    """The secret goes to stdout on purpose: for the shell that runs the demo audit."""
+    exported = {}
+    for lab in _labs(args):
+        exported.update(Lab.open(lab.project, args.root).api_env())
+    for name, value in exported.items():
+        print(f"export {name}={shlex.quote(value)}")
+
+
 def _list_deviations(args) -> None:
+    width = max(map(len, deviations.names())) + 1
     for name in deviations.names():
         chosen = deviations.get(name)
         only = "" if len(chosen.engines) > 1 else f" [{next(iter(chosen.engines))} only]"
         if len(chosen.media) == 1:
             only += f" [{next(iter(chosen.media))} media only]"
-        print(f"{name:26} {chosen.description}{only}")
+        print(f"{name:{width}} {chosen.description}{only}")
 
 
 if __name__ == "__main__":

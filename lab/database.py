@@ -32,6 +32,12 @@ def _checked(*names: str) -> None:
             raise LabError(f"unsafe database name {name!r}: use lowercase letters, digits and _")
 
 
+def checked_name(name: str) -> str:
+    """`name` itself, once it is known safe to put in SQL as an identifier (else LabError)."""
+    _checked(name)
+    return name
+
+
 def _like_prefix(prefix: str) -> str:
     """A LIKE pattern matching names that start with `prefix` (its _ taken literally)."""
     return prefix.replace("_", "\\_") + "%"
@@ -75,6 +81,23 @@ class MariaDB:
         with self._admin() as connection, connection.cursor() as cursor:
             cursor.execute("SHOW DATABASES LIKE %s", (_like_prefix(prefix),))
             return sorted(row[0] for row in cursor.fetchall())
+
+    def ensure_database(self, database: str, owner: str) -> None:
+        """Database `database` with every privilege on it for `owner`@'%', whatever its name
+        (ensure_account only covers names with the account's prefix: an unprefixed
+        deployment's `waent...` databases need this)."""
+        _checked(database, owner)
+        # In a GRANT's database name _ is a wildcard: escaped, it means this database only.
+        grant = database.replace("_", "\\_")
+        with self._admin() as connection, connection.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+            cursor.execute(f"GRANT ALL PRIVILEGES ON `{grant}`.* TO %s@%s", (owner, "%"))
+
+    def drop_database(self, database: str) -> None:
+        """Drop `database` if it exists (the grants on it stay until their account is dropped)."""
+        _checked(database)
+        with self._admin() as connection, connection.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
 
     def drop_account(self, user: str, prefix: str) -> None:
         """Drop the user and every database named with `prefix`."""
@@ -128,6 +151,21 @@ class PostgreSQL:
         _checked(prefix)
         return sorted(self._psql(
             f"SELECT datname FROM pg_database WHERE datname LIKE '{_like_prefix(prefix)}';\n"))
+
+    def ensure_database(self, database: str, owner: str) -> None:
+        """Database `database` owned by the role `owner`, whatever its name (an unprefixed
+        deployment's `waent...` databases)."""
+        _checked(database, owner)
+        self._psql(
+            f"SELECT 'CREATE DATABASE \"{database}\" OWNER \"{owner}\"' WHERE NOT EXISTS "
+            f"(SELECT FROM pg_database WHERE datname = '{database}') \\gexec\n"
+            f"ALTER DATABASE \"{database}\" OWNER TO \"{owner}\";\n"
+        )
+
+    def drop_database(self, database: str) -> None:
+        """Drop `database` if it exists, closing its sessions."""
+        _checked(database)
+        self._psql(f"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE);\n")
 
     def drop_account(self, user: str, prefix: str) -> None:
         """Drop every database named with `prefix` or owned by `user`, then the role."""

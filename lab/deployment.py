@@ -2,7 +2,9 @@
 
 A deployment is a directory `<root>/<project>/` holding Meta's compose file (unmodified), a
 `db.env`, and the lab's own `.lab/` state; a real account and database on the host's MariaDB
-or PostgreSQL; and the containers Compose creates from the stand-in images. Their media
+or PostgreSQL; the containers Compose creates from the stand-in images; and the host cron
+file `<cron_dir>/wa-lab-<project>` running their cleanup (R-CRON), read by the host's cron
+daemon; and a stand-in of the client's REST API on 127.0.0.1 (lab/api.py, R-GC). Their media
 storage is Meta's named volume, or (media="bind") the folder `<root>/<project>/media`.
 
 Everything here converges: `up()` brings each piece to its compliant state whatever it was,
@@ -17,10 +19,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab import dbenv, deviations, profiles
+from lab import cron, dbenv, deviations, profiles
+from lab.api import USER_ENV, password_env, USERNAME, ApiConfig, ApiServer, free_port
 from lab.commands import run
 from lab.compose import OVERRIDE_FILE, ComposeProject, media_entry, render_override
 from lab.database import server_for
+from lab.deviations.targets import affected_container, affected_webapp
 from lab.errors import LabError
 from lab.images import ensure_images, prune_stale_images
 from lab.locking import deployment_lock
@@ -41,7 +45,8 @@ _VERSION = re.compile(r"^\d+(\.\d+)*$")
 class Lab:
     def __init__(self, project: str = "biz", topology: str = "single", engine: str = "mysql",
                  root: str | Path = DEFAULT_ROOT, version: str = DEFAULT_VERSION,
-                 media: str = "volume"):
+                 media: str = "volume", cron_dir: str | Path = cron.CRON_DIR,
+                 api_port: int | None = None):
         if not _PROJECT.match(project):
             raise LabError(f"project {project!r}: use 1-30 lowercase letters and digits, "
                            "starting with a letter")
@@ -56,13 +61,19 @@ class Lab:
         self.project, self.topology, self.engine, self.version = project, topology, engine, version
         self.media = media
         self.root = Path(root)
+        self.cron_dir = Path(cron_dir)   # where the cron file goes; Debian's cron reads /etc/cron.d
         self.state = DeploymentState(self.dir)
+        # The API's port: given, else the fixed one of a deployment of profiles/lab*.yaml,
+        # else the one picked at the first `up` (recorded in the settings).
+        self._api_port = (api_port or profiles.fixed_api_port(project)
+                          or (self.state.settings() or {}).get("api_port"))
         self.server = server_for(engine)
         self.compose = ComposeProject(self.dir, project, self.compose_file.name, version)
 
     @classmethod
     def open(cls, project: str = "biz", root: str | Path = DEFAULT_ROOT) -> Lab:
-        """The deployment `project` as it was brought up (topology, engine, version, media)."""
+        """The deployment `project` as it was brought up (topology, engine, version, media,
+        cron directory, API port)."""
         settings = DeploymentState(Path(root) / project).settings()
         if settings is None:
             raise LabError(f"no lab deployment {project!r} under {root} "
@@ -72,7 +83,8 @@ class Lab:
     def __repr__(self) -> str:
         return (f"Lab(project={self.project!r}, topology={self.topology!r}, "
                 f"engine={self.engine!r}, root={str(self.root)!r}, version={self.version!r}, "
-                f"media={self.media!r})")
+                f"media={self.media!r}, cron_dir={str(self.cron_dir)!r}, "
+                f"api_port={self._api_port!r})")
 
     # --- where things are, and what they are called ---------------------------------------
     @property
@@ -91,6 +103,19 @@ class Lab:
     @property
     def services(self) -> list[str]:
         return services(self.topology)
+
+    def container_name(self, service: str) -> str:
+        """The name Compose v1 gives `service`'s container, e.g. biz_wacore_1."""
+        return f"{self.project}_{service}_1"
+
+    def affected_webapp(self) -> str:
+        """The Webapp container log.* and cron.* deviations change (waweb)."""
+        return affected_webapp(self)
+
+    def affected_coreapp(self) -> str:
+        """The Coreapp container vol.*, log.* and cron.* deviations change: the first that is
+        not a Master (wacore, or wacore1 in Multiconnect)."""
+        return affected_container(self)
 
     @property
     def deviation_compose_dir(self) -> Path:
@@ -124,6 +149,85 @@ class Lab:
         result = run(["docker", "volume", "inspect", "--format", "{{.Mountpoint}}",
                       self.media_volume], timeout=30)
         return Path(result.stdout.strip())
+
+    # --- host cron (R-CRON) ----------------------------------------------------------------------
+    @property
+    def cron_file(self) -> Path:
+        return self.cron_dir / cron.file_name(self.project)
+
+    def cleanup_containers(self) -> list[str]:
+        """The containers the cron file runs cleanup.sh in: every one, in service order."""
+        return [self.container_name(service) for service in self.services]
+
+    def cron_text(self) -> str:
+        """The compliant cron file: one daily off-peak line per container."""
+        return cron.render(self.project, [cron.exec_line(name)
+                                          for name in self.cleanup_containers()])
+
+    @property
+    def gc_cron_file(self) -> Path:
+        """The second cron file, holding the host jobs gc.api_job_* add (none when compliant)."""
+        return self.cron_dir / f"{cron.file_name(self.project)}-gc"
+
+    @property
+    def api_token_file(self) -> Path:
+        """The Bearer token those jobs send (0600), as an operator's job keeps one."""
+        return self.state.path / "api-token"
+
+    @property
+    def stale_id_record(self) -> Path:
+        """Where cron.stale_* deviations record the container ID they made stale."""
+        return self.state.path / "stale_container_id"
+
+    def stale_container_id(self) -> str | None:
+        """The ID the cron file names but no container has any more (cron.stale_* on)."""
+        try:
+            return self.stale_id_record.read_text().strip()
+        except FileNotFoundError:
+            return None
+
+    # --- the client's REST API (R-GC, lab/api.py) -------------------------------------------
+    @property
+    def api_server(self) -> ApiServer:
+        return ApiServer(self.state.path, self._api_port, self.version, self.affected_webapp())
+
+    @property
+    def api_url(self) -> str:
+        """https://127.0.0.1:<port>: the stand-in's self-signed certificate names 127.0.0.1."""
+        return self.api_server.url
+
+    @property
+    def api_username(self) -> str:
+        return USERNAME
+
+    @property
+    def api_password(self) -> str:
+        password = self.api_server.password()
+        if password is None:
+            raise LabError(f"lab deployment {self.project!r} has no API password yet "
+                           "(run up first)")
+        return password
+
+    def api_env(self) -> dict[str, str]:
+        """The environment the lab profiles' `api.username_env`/`password_env` name."""
+        return {USER_ENV: self.api_username, password_env(self.project): self.api_password}
+
+    def api_config(self) -> ApiConfig:
+        return self.api_server.config()
+
+    def configure_api(self, **changes) -> ApiConfig:
+        """Change what the stand-in answers, e.g. `configure_api(rps=150)`; it restarts with
+        it. Not a deviation: `up` and any restore of an API deviation make it compliant again."""
+        with self._lock():
+            return self.api_server.update(**changes)
+
+    def api_requests(self) -> list[dict]:
+        """Every request the stand-in received since the last clear: time, method, path,
+        status, auth scheme (never a credential)."""
+        return self.api_server.requests()
+
+    def clear_api_requests(self) -> None:
+        self.api_server.clear_requests()
 
     @property
     def db_user(self) -> str:
@@ -194,13 +298,22 @@ class Lab:
         ensure_images(self.version)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.state.create()
+        self._move_cron_file()
+        self._api_port = self._api_port or free_port()
         self.state.save_settings({"topology": self.topology, "engine": self.engine,
-                                  "version": self.version, "media": self.media})
+                                  "version": self.version, "media": self.media,
+                                  "cron_dir": str(self.cron_dir), "api_port": self._api_port})
         self.state.password_or_new()
         self.ensure_compose_files()
         self.ensure_db_env()
         self.ensure_db_account()
-        self.ensure_containers()
+        if "inside" in deviations.touched_by(self.state.active_deviations()):
+            self.recreate_containers()
+        else:
+            self.ensure_containers()
+        self.ensure_cron_file()
+        self.ensure_cron_daemon()
+        self.ensure_api_server()
         self.state.save_active_deviations([])
         prune_stale_images()      # images a rebuild replaced, now that no container uses them
 
@@ -210,6 +323,9 @@ class Lab:
             self._down()
 
     def _down(self) -> None:
+        self.cron_file.unlink(missing_ok=True)
+        self.gc_cron_file.unlink(missing_ok=True)
+        self.api_server.stop()
         self.compose.down()
         self.server.drop_account(self.db_user, self.db_name_prefix)
         if self.dir.exists():
@@ -228,6 +344,10 @@ class Lab:
             containers={c.name: (roles.get(c.service, c.service), c.state)
                         for c in self.compose.containers()},
             expected_containers=len(self.services), db_account=account,
+            cron_file=str(self.cron_file) if self.cron_file.exists() else None,
+            cron_daemon=cron.daemon_pid() is not None,
+            api_url=self.api_server.url if self._api_port else None,
+            api_pid=self.api_server.pid(), api_config=self.api_server.config(),
             active_deviations=self.state.active_deviations(),
         )
 
@@ -243,6 +363,16 @@ class Lab:
         if deployed != (self.topology, self.engine, self.media):
             raise LabError(f"{self.dir} holds a {'/'.join(deployed)} deployment; run "
                            f"`python -m lab down --project {self.project}` first")
+
+    def _move_cron_file(self) -> None:
+        """Remove the cron file from the directory an earlier `up` put it in, if another."""
+        settings = self.state.settings()
+        if not settings:
+            return
+        previous = Path(settings.get("cron_dir", cron.CRON_DIR))
+        if previous != self.cron_dir:
+            (previous / self.cron_file.name).unlink(missing_ok=True)
+            (previous / self.gc_cron_file.name).unlink(missing_ok=True)
 
     # --- convergence steps (up() and deviation restores) -------------------------------------
     def ensure_compose_files(self) -> None:
@@ -271,6 +401,24 @@ class Lab:
     def ensure_containers(self) -> None:
         """Compose recreates a container whose configuration (db.env included) changed."""
         self.compose.up(self.services)
+
+    def recreate_containers(self) -> None:
+        """Every container afresh from its image, undoing changes made inside them."""
+        self.compose.recreate(self.services)
+
+    def ensure_cron_file(self) -> None:
+        """The compliant cleanup file; no API-driven GC job."""
+        cron.write(self.cron_file, self.cron_text())
+        self.gc_cron_file.unlink(missing_ok=True)
+        self.api_token_file.unlink(missing_ok=True)
+        self.stale_id_record.unlink(missing_ok=True)
+
+    def ensure_cron_daemon(self) -> None:
+        cron.ensure_daemon()
+
+    def ensure_api_server(self) -> None:
+        """The stand-in API running with the compliant configuration (reused when it is)."""
+        self.api_server.configure(ApiConfig())
 
     # --- deviations (see lab/deviations/) ----------------------------------------------------
     def deviate(self, name: str) -> None:
@@ -318,12 +466,19 @@ class LabStatus:
     containers: dict[str, tuple[str, str]]        # name -> (role, state)
     expected_containers: int
     db_account: bool | None                        # None: database server unreachable
+    cron_file: str | None = None                   # None: missing
+    cron_daemon: bool = False
+    api_url: str | None = None                     # None: no port yet
+    api_pid: int | None = None                     # None: the API stand-in is not running
+    api_config: ApiConfig = field(default_factory=ApiConfig)
     active_deviations: list[str] = field(default_factory=list)
 
     @property
     def running(self) -> bool:
+        """Containers and account there, and the API served unless gc.api_down stopped it."""
         states = [state for _, state in self.containers.values()]
-        return (self.deployed and self.db_account is True
+        api_as_asked = self.api_pid is not None or self.api_config.down
+        return (self.deployed and self.db_account is True and api_as_asked
                 and states.count("running") == self.expected_containers == len(states))
 
     def lines(self) -> list[str]:
@@ -333,6 +488,11 @@ class LabStatus:
             f"({self.topology}, {self.engine}, {self.media} media, v{self.version}) "
             f"in {self.directory}",
             f"  database account: {account}",
+            f"  cron file: {self.cron_file or 'missing'} "
+            f"(cron daemon {'running' if self.cron_daemon else 'NOT running'})",
+            f"  API stand-in: {self.api_url or 'no port yet'} "
+            f"{f'running (pid {self.api_pid})' if self.api_pid else 'NOT running'}: "
+            f"{self.api_config.describe()}",
         ]
         lines += [f"  {name}: {role}, {state}" for name, (role, state) in self.containers.items()]
         if self.active_deviations:

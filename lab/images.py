@@ -2,24 +2,34 @@
 
 Meta's images cannot be pulled here, so the lab builds look-alikes with `docker import` from a
 tarball made in memory: busybox (from the host's busybox-static) plus the paths the checks look
-at (`/opt/whatsapp/bin/*.sh`, `/var/log/whatsapp/archive`, `/usr/local/wamedia`).
+at (`/opt/whatsapp/bin/*.sh`, `/usr/local/wamedia`) and the logs of R-LOG: live logs with a
+few lines, and gzip-compressed rotations of them in `/var/log/whatsapp/archive`.
+
+The Webapp rotates its logs with logrotate (R-LOG), so its image carries a real one: the
+host's Debian `/usr/sbin/logrotate` with the shared libraries `ldd` lists and the dynamic
+loader, configured as the source document describes (`/etc/logrotate.conf` as Debian ships
+it, `/etc/logrotate.d/whatsapp` with the policy). It compresses with busybox's `/bin/gzip`.
+Coreapp rotates with an internal script, so its image has logs but no logrotate.
 
 Each image carries the SHA-256 of its recipe in the label `org.wa-lab.recipe`: an image is
-rebuilt only when missing or when its recipe changed. Everything that goes into an image is
-decided in `recipe_for()` below, so changing one role's image (e.g. a Debian rootfs with
-logrotate for the webapp) is a change in one place.
+rebuilt only when missing or when its recipe changed (a host logrotate or libc upgrade too).
+Everything that goes into an image is decided in `recipe_for()` below, so changing one
+role's image is a change in one place.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
+import re
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.commands import run, run_bytes_in
+from lab.errors import LabError
 
 REGISTRY = "docker.whatsapp.biz"
 ROLES = ("web", "coreapp")
@@ -49,6 +59,68 @@ SCRIPTS = {
     # The real one prunes old files; the lab's must be harmless whoever runs it, and when.
     "cleanup.sh": "#!/bin/sh\n# wa-lab stand-in: removes nothing.\necho \"cleanup: nothing to do\"\nexit 0\n",
 }
+
+LOG_DIR = "/var/log/whatsapp"
+ARCHIVE_DIR = f"{LOG_DIR}/archive"
+COREAPP_LOG = "wacore.log"          # Coreapp and Master (same image)
+# Each role's live logs, with a line or two each; the archive holds ARCHIVED_ROTATIONS
+# compressed rotations of every one (web.log.1.gz, web.log.2.gz, ...).
+LOGS = {
+    "web": {
+        "web.log": "INFO webapp: wa-lab stand-in of the Webapp started\n"
+                   "INFO webapp: connected to the Coreapp\n",
+        "access.log": '127.0.0.1 - - [14/Nov/2023:22:13:20 +0000] "GET /v1/health HTTP/1.1" '
+                      '200 37 "-" "curl/7.88.1"\n',
+        "error.log": "WARN webapp: wa-lab stand-in: no database wait\n",
+    },
+    "coreapp": {
+        COREAPP_LOG: "INFO wacore: wa-lab stand-in of the Coreapp started\n"
+                     "INFO wacore: idle (no network in the lab)\n",
+    },
+}
+ARCHIVED_ROTATIONS = 3
+
+LOGROTATE = Path("/usr/sbin/logrotate")
+# Debian 12's /etc/logrotate.conf, verbatim.
+LOGROTATE_CONF = """\
+# see "man logrotate" for details
+
+# global options do not affect preceding include directives
+
+# rotate log files weekly
+weekly
+
+# keep 4 weeks worth of backlogs
+rotate 4
+
+# create new (empty) log files after rotating old ones
+create
+
+# use date as a suffix of the rotated file
+#dateext
+
+# uncomment this if you want your log files compressed
+#compress
+
+# packages drop log rotation information into this directory
+include /etc/logrotate.d
+
+# system-specific logs may also be configured here.
+"""
+WEBAPP_LOGROTATE_PATH = "/etc/logrotate.d/whatsapp"
+# The source document's policy (R-LOG): 30 files, above 20 MB, compressed, archived.
+WEBAPP_LOGROTATE = f"""\
+# WhatsApp Business API Webapp: web, access and error logs
+{LOG_DIR}/web.log {LOG_DIR}/access.log {LOG_DIR}/error.log {{
+    rotate 30
+    size 20M
+    compress
+    olddir {ARCHIVE_DIR}
+    missingok
+    notifempty
+    copytruncate
+}}
+"""
 
 
 @dataclass(frozen=True)
@@ -95,7 +167,7 @@ def recipe_for(role: str) -> ImageRecipe:
         "/bin": 0o755, "/usr": 0o755, "/usr/bin": 0o755, "/usr/local": 0o755,
         "/etc": 0o755, "/tmp": 0o1777, "/root": 0o700, "/var": 0o755, "/var/log": 0o755,
         "/opt": 0o755, "/opt/whatsapp": 0o755, "/opt/whatsapp/bin": 0o755,
-        "/var/log/whatsapp": 0o755, "/var/log/whatsapp/archive": 0o755,
+        LOG_DIR: 0o755, ARCHIVE_DIR: 0o755,
         "/usr/local/wamedia": 0o755,
     }
     files = {
@@ -103,7 +175,12 @@ def recipe_for(role: str) -> ImageRecipe:
         "/etc/passwd": (b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n", 0o644),
         "/etc/group": (b"root:x:0:\nnogroup:x:65534:\n", 0o644),
         **{f"/opt/whatsapp/bin/{name}": (text.encode(), 0o755) for name, text in SCRIPTS.items()},
+        **_log_files(LOGS[role]),
     }
+    if role == "web":
+        files.update(_logrotate_files())
+        directories["/var/lib/logrotate"] = 0o755    # its state file
+    directories.update(_missing_parents([*files, *directories], directories))
     symlinks = {f"/bin/{applet}": "busybox" for applet in BUSYBOX_APPLETS}
     symlinks["/usr/bin/env"] = "/bin/busybox"   # for `#!/usr/bin/env sh` scripts
     changes = (
@@ -112,6 +189,44 @@ def recipe_for(role: str) -> ImageRecipe:
         f"LABEL org.wa-lab.role={role}",
     )
     return ImageRecipe(role, directories, files, symlinks, changes)
+
+
+def _log_files(logs: dict[str, str]) -> dict[str, tuple[bytes, int]]:
+    """Live logs, and their rotations gzip-compressed in the archive (mtime fixed in the gzip
+    header too, so the bytes never change)."""
+    files = {}
+    for name, text in logs.items():
+        files[f"{LOG_DIR}/{name}"] = (text.encode(), 0o644)
+        for rotation in range(1, ARCHIVED_ROTATIONS + 1):
+            files[f"{ARCHIVE_DIR}/{name}.{rotation}.gz"] = (
+                gzip.compress(text.encode(), mtime=EPOCH), 0o644)
+    return files
+
+
+def _logrotate_files() -> dict[str, tuple[bytes, int]]:
+    """The host's logrotate and what it loads, at the paths `ldd` names, plus its
+    configuration (root's, 0644: logrotate ignores group- or world-writable files)."""
+    if not LOGROTATE.exists():
+        raise LabError(f"{LOGROTATE} is missing on this host (run lab/install.sh)")
+    files = {str(LOGROTATE): (LOGROTATE.read_bytes(), 0o755)}
+    for library in _shared_libraries(LOGROTATE):
+        files[library] = (Path(library).read_bytes(), 0o755)   # read_bytes follows symlinks
+    files["/etc/logrotate.conf"] = (LOGROTATE_CONF.encode(), 0o644)
+    files[WEBAPP_LOGROTATE_PATH] = (WEBAPP_LOGROTATE.encode(), 0o644)
+    return files
+
+
+def _shared_libraries(binary: Path) -> list[str]:
+    """The absolute paths `ldd` resolves for `binary`, the dynamic loader included
+    (linux-vdso has none: the kernel provides it)."""
+    listing = run(["ldd", str(binary)], timeout=30).stdout
+    return sorted(set(re.findall(r"(/\S+) \(0x[0-9a-f]+\)", listing)))
+
+
+def _missing_parents(paths: list[str], directories: dict[str, int]) -> dict[str, int]:
+    """The directories (0755) above `paths` that `directories` lacks (e.g. /lib64)."""
+    needed = {str(parent) for path in paths for parent in Path(path).parents if str(parent) != "/"}
+    return {path: 0o755 for path in needed - directories.keys()}
 
 
 def image_tag(role: str, version: str) -> str:

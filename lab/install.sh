@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepares this machine for the lab: packages, Docker engine, MariaDB, PostgreSQL 15.
+# Prepares this machine for the lab: packages, Docker engine, MariaDB, PostgreSQL 15, cron.
 # Idempotent and quiet: what is installed and running is left alone; only failures print.
 # Runs as root without a TTY (CI). Every service listens on 127.0.0.1 only.
 set -euo pipefail
@@ -77,4 +77,18 @@ if ! pg_up; then
     timeout 60 pg_ctlcluster --skip-systemctl-redirect 15 main start >>"$LOG" 2>&1 \
         || fail "PostgreSQL 15 main did not start"
     wait_for 30 pg_up || fail "PostgreSQL did not answer on 127.0.0.1:5432"
+fi
+
+# --- Debian's cron daemon (R-CRON: reads the lab's /etc/cron.d/wa-lab-* files) ------------
+# It forks into the background by itself and records its PID in /run/crond.pid; a stopped
+# one may linger a moment as a zombie (state Z) until init reaps it.
+cron_up() {
+    local pid comm state
+    pid=$(cat /run/crond.pid 2>/dev/null) || return 1
+    read -r _ comm state _ 2>/dev/null <"/proc/$pid/stat" || return 1
+    [ "$comm" = "(cron)" ] && [ "$state" != Z ]
+}
+if ! cron_up; then
+    /usr/sbin/cron >>"$LOG" 2>&1 || fail "cron did not start"
+    wait_for 10 cron_up || fail "cron did not record its PID in /run/crond.pid"
 fi

@@ -13,20 +13,32 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from lab.api import USER_ENV, password_env
+
 if TYPE_CHECKING:
     from lab.deployment import Lab
 
-# Profile name -> the deployment it audits (profiles/<name>.yaml).
+# Profile name -> the deployment it audits (profiles/<name>.yaml). The API stand-in's port is
+# fixed for these, so the committed profiles can name its URL.
 LAB_PROFILES = {
-    "lab": {"project": "biz", "topology": "single", "engine": "mysql"},
-    "lab-pg": {"project": "bizpg", "topology": "single", "engine": "pgsql"},
-    "lab-mc": {"project": "bizmc", "topology": "multiconnect", "engine": "mysql"},
-    "lab-mc-pg": {"project": "bizmcpg", "topology": "multiconnect", "engine": "pgsql"},
+    "lab": {"project": "biz", "topology": "single", "engine": "mysql", "api_port": 19443},
+    "lab-pg": {"project": "bizpg", "topology": "single", "engine": "pgsql", "api_port": 19444},
+    "lab-mc": {"project": "bizmc", "topology": "multiconnect", "engine": "mysql",
+               "api_port": 19445},
+    "lab-mc-pg": {"project": "bizmcpg", "topology": "multiconnect", "engine": "pgsql",
+                  "api_port": 19446},
     # Media on one host folder bind-mounted in every container, instead of a named volume.
-    "lab-bind": {"project": "bizbind", "topology": "single", "engine": "mysql", "media": "bind"},
+    "lab-bind": {"project": "bizbind", "topology": "single", "engine": "mysql", "media": "bind",
+                 "api_port": 19447},
 }
 
 REMOVE = object()   # an override value that deletes the key instead of setting it
+
+
+def fixed_api_port(project: str) -> int | None:
+    """The API port of a deployment of profiles/lab*.yaml (None for any other project)."""
+    return next((entry["api_port"] for entry in LAB_PROFILES.values()
+                 if entry["project"] == project), None)
 
 
 def profile_for(lab: Lab, name: str | None = None) -> dict:
@@ -43,6 +55,11 @@ def profile_for(lab: Lab, name: str | None = None) -> dict:
         # Containers call the database `db` (db.env); the auditor reaches the same server
         # on loopback.
         "database": {"host": lab.db_host, "port": lab.db_port},
+        # The lab's stand-in of the client's API: login as the client's `admin`, with the
+        # password `python -m lab api-env` exports. Its certificate is self-signed, made per
+        # deployment as the client's default one is: no CA vouches for it, so no verification.
+        "api": {"url": lab.api_url, "username_env": USER_ENV, "password_env": password_env(lab.project),
+                "verify_tls": False},
     }
     return {"name": name, **profile} if name else profile
 

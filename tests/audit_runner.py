@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -34,9 +35,23 @@ class AuditRun:
         return [r for r in self.results(host) if r["id"] == check_id]
 
 
-def run_audit(*args: str, reports_dir: Path, timeout: int = 180) -> AuditRun:
+def lab_api_env() -> dict[str, str]:
+    """The API logins the lab profiles name (WA_LAB_API_USER, WA_LAB_API_PASSWORD_<PROJECT>),
+    as an operator exports them before an audit."""
+    from lab import LAB_PROFILES, Lab, LabError
+    env = {}
+    for entry in LAB_PROFILES.values():
+        try:
+            env.update(Lab.open(entry["project"]).api_env())
+        except LabError:
+            pass                      # not up: its profile's API checks will say so
+    return env
+
+
+def run_audit(*args: str, reports_dir: Path, timeout: int = 180, env: dict[str, str] | None = None) -> AuditRun:
     command = [sys.executable, "-m", "pytest", "checks", f"--reports-dir={reports_dir}", "-p", "no:cacheprovider", *args]
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    environment = {**os.environ, **lab_api_env(), **(env or {})}
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=environment)
     return AuditRun(done.returncode, done.stdout + done.stderr, reports_dir)
 
 

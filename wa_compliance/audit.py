@@ -43,8 +43,12 @@ class Audit:
     def facts(self, host: str) -> DeploymentFacts:
         """Gathered once per host per run, whichever checks ask."""
         if host not in self._facts:
-            self._facts[host] = DeploymentFacts(self.profiles[host])
+            self._facts[host] = DeploymentFacts(self.profiles[host], self.exact_counts)
         return self._facts[host]
+
+    def close(self) -> None:
+        for facts in self._facts.values():
+            facts.close()
 
     def all_facts(self) -> list[DeploymentFacts]:
         return [self.facts(host) for host in self.profiles]

@@ -50,8 +50,10 @@ class Verdict:
     def passed(self, subject: str, message: str = "", **evidence: Any) -> None:
         self._record(subject, Outcome.PASS, message or self.spec.title, evidence)
 
-    def failed(self, subject: str, message: str, remediation: str | None = None, **evidence: Any) -> None:
-        self._record(subject, Outcome.FAIL, message, evidence, remediation)
+    def failed(self, subject: str, message: str, remediation: str | None = None,
+               severity: str | None = None, **evidence: Any) -> None:
+        """`severity` overrides the check's own where the rule grades it (GC-003)."""
+        self._record(subject, Outcome.FAIL, message, evidence, remediation, severity)
 
     def error(self, subject: str, message: str, **evidence: Any) -> None:
         self._record(subject, Outcome.ERROR, message, evidence)
@@ -71,10 +73,10 @@ class Verdict:
     def failing(self, fail_on: Severity) -> list[Result]:
         return [r for r in self.results if r.counts_against(fail_on)]
 
-    def _record(self, subject, outcome, message, evidence, remediation=None):
+    def _record(self, subject, outcome, message, evidence, remediation=None, severity=None):
         result = Result(
             id=self.spec.id, title=self.spec.title, section=self.spec.section,
-            severity=self.spec.severity, subject=self._scrub(str(subject)), outcome=outcome,
+            severity=Severity.parse(severity) if severity else self.spec.severity, subject=self._scrub(str(subject)), outcome=outcome,
             message=self._scrub(message), remediation=self._scrub(remediation or self.spec.remediation),
             host=self.host, evidence=self._scrub_evidence(evidence),
         )

@@ -150,6 +150,7 @@ class AuditRun:
                 self.audit.record([Result.from_dict(data) for data in value])
 
     def pytest_sessionfinish(self, session):
+        self.audit.close()
         if self.is_worker:
             return
         finished = dt.datetime.now(dt.timezone.utc)

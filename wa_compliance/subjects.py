@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from .errors import FactUnavailable
+
 ROLE_NAMES = {"webapp": "Webapp", "coreapp": "Coreapp", "master": "Master"}
 ALL_ROLES = ("webapp", "coreapp", "master")
 
@@ -30,3 +32,13 @@ def containers_to_check(deployment, verdict, roles=ALL_ROLES, running=False):
         else:
             verdict.error(container.name, container.state_line())
     return live
+
+
+def snapshots(deployment, verdict, roles=ALL_ROLES):
+    """(container, what the audit read inside it) for each running container of these roles;
+    a container that could not be read gets its own `error`, the others go on."""
+    for container in containers_to_check(deployment, verdict, roles, running=True):
+        try:
+            yield container, deployment.inside(container)
+        except FactUnavailable as exc:
+            verdict.error(container.name, str(exc))

@@ -5,12 +5,19 @@ A deviation records which aspects of the deployment it changes (`touches`):
 - "compose": the Compose inputs in the deployment directory (Meta's compose file, the lab's
   override, and the copies media deviations run Compose on, under .lab/compose/);
 - "server": the account on the database server;
-- "containers": the containers (recreated from a changed db.env or Compose inputs).
+- "containers": the containers (recreated from a changed db.env or Compose inputs);
+- "inside": the containers' filesystems (files edited through `docker exec`);
+- "cron": the deployment's cron files (cleanup, and the API-driven GC jobs' second file);
+- "daemon": the host's cron daemon (shared by every deployment);
+- "api": the stand-in of the client's API (its configuration, and so its process).
 Restoring converges exactly those aspects back to the compliant state (the lab's `ensure_*`
 steps), so it works from another process and after a crash half-way through applying.
 A deviation is recorded as active *before* it is applied, for the same reason.
 Converging the containers always converges the Compose inputs first: Compose would otherwise
-rebuild them from a compose file a vol.compose_* deviation edited.
+rebuild them from a compose file a vol.compose_* deviation edited. Converging "inside"
+force-recreates every container of the deployment, so they come back from the image; that
+converges the containers' configuration as well. Any recreation loses what deviations
+changed inside a container, so those are switched on again after it.
 """
 
 from __future__ import annotations
@@ -26,7 +33,8 @@ from lab.topology import MEDIA_KINDS
 if TYPE_CHECKING:
     from lab.deployment import Lab
 
-ASPECTS = ("file", "compose", "server", "containers")  # also the order restores converge them
+# Also the order restores converge them.
+ASPECTS = ("file", "compose", "server", "containers", "inside", "cron", "daemon", "api")
 ANY_MEDIA = frozenset(MEDIA_KINDS)
 
 
@@ -87,6 +95,7 @@ def apply(lab: Lab, name: str) -> None:
         return
     lab.state.save_active_deviations([*active, name])
     chosen.switch_on(lab)
+    switch_on_again(lab, active, wiped_by(chosen.touches) - chosen.touches)
 
 
 def restore(lab: Lab, name: str | None = None) -> list[str]:
@@ -103,19 +112,38 @@ def restore(lab: Lab, name: str | None = None) -> list[str]:
         ending = [name] if name in active else []
     if not ending:
         return []
-    touched = converged_with(frozenset().union(*(get(n).touches for n in ending)))
+    touched = converged_with(touched_by(ending))
     converge(lab, touched)
     remaining = [n for n in active if n not in ending]
     lab.state.save_active_deviations(remaining)
-    for other in remaining:
-        if get(other).touches & touched:
-            get(other).switch_on(lab)
+    switch_on_again(lab, remaining, wiped_by(touched))
     return ending
 
 
+def switch_on_again(lab: Lab, names: list[str], aspects: frozenset[str]) -> None:
+    """Switch on again those of `names` changing one of `aspects` (which were just reset)."""
+    for name in names:
+        if get(name).touches & aspects:
+            get(name).switch_on(lab)
+
+
+def touched_by(names: list[str]) -> frozenset[str]:
+    """The aspects the deviations `names` change."""
+    return frozenset().union(*(get(name).touches for name in names))
+
+
 def converged_with(aspects: frozenset[str]) -> frozenset[str]:
-    """`aspects` plus those converging them converges too (containers: the Compose inputs)."""
+    """`aspects` plus those converging them converges too (inside: the containers' configuration;
+    containers: the Compose inputs)."""
+    if "inside" in aspects:
+        aspects |= {"containers"}
     return aspects | {"compose"} if "containers" in aspects else aspects
+
+
+def wiped_by(aspects: frozenset[str]) -> frozenset[str]:
+    """What converging `aspects` may undo: recreating a container loses what was changed
+    inside it."""
+    return aspects | {"inside"} if "containers" in aspects else aspects
 
 
 def converge(lab: Lab, aspects: frozenset[str]) -> None:
@@ -126,5 +154,13 @@ def converge(lab: Lab, aspects: frozenset[str]) -> None:
         lab.ensure_compose_files()
     if "server" in aspects:
         lab.ensure_db_account()
-    if "containers" in aspects:
+    if "inside" in aspects:
+        lab.recreate_containers()
+    elif "containers" in aspects:
         lab.ensure_containers()
+    if "cron" in aspects:
+        lab.ensure_cron_file()
+    if "daemon" in aspects:
+        lab.ensure_cron_daemon()
+    if "api" in aspects:
+        lab.ensure_api_server()

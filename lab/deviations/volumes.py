@@ -1,7 +1,7 @@
 """Deviations of the `volumes` section: the media volume (R-VOL, VOL-001..005).
 
 All of them change one Coreapp container or service, the first that is not a Master: wacore,
-or wacore1 in Multiconnect (`affected_service`, `affected_container`).
+or wacore1 in Multiconnect (`affected_service`, `affected_container` in targets.py).
 
 Container deviations let Compose recreate that one service from copies of the deployment's
 Compose inputs (under .lab/compose/) that differ from the compliant ones only in the media
@@ -28,23 +28,15 @@ from lab.commands import run
 from lab.compose import OVERRIDE_FILE, media_entry, render_override
 from lab.compose_text import media_read_only, without_media
 from lab.deviations.registry import deviation
+from lab.deviations.targets import affected_container, affected_service
 from lab.errors import LabError
-from lab.topology import MEDIA_PATH, MEDIA_VOLUME, compose_source, first_coreapp_service
+from lab.topology import MEDIA_PATH, MEDIA_VOLUME, compose_source
 
 if TYPE_CHECKING:
     from lab.deployment import Lab
 
 OTHER_VOLUME = "otherMedia"             # Compose names it <project>_otherMedia
 OTHER_BIND_FOLDER = "media-other"       # beside the deployment's media folder
-
-
-def affected_service(lab: Lab) -> str:
-    return first_coreapp_service(lab.topology)
-
-
-def affected_container(lab: Lab) -> str:
-    """The container Compose v1 names for the affected service, e.g. biz_wacore_1."""
-    return f"{lab.project}_{affected_service(lab)}_1"
 
 
 def _compliant_source(lab: Lab) -> str:

@@ -8,17 +8,23 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from urllib.parse import urlsplit
 
 from ..envfile import EnvFile, parse_env_file
+from ..parsers.crontab import Crontab, cron_d_ignored_reason, parse_crontab
+from ..transport.api import ApiClient
+from .traffic import sample_request_rate
 from ..errors import EnvFileError, FactUnavailable
 from ..profile import Profile
 from ..composefile import ComposeFileError, MediaDeclaration, media_declarations
 from ..rules.volumes import MediaMount, media_mount
 from ..transport.containers import ContainerFacts, DockerEngine
+from .host_cron import HostCron, read_host_cron
+from .inside import InsideSnapshot, inside_argv, parse_inside
 from .media_probe import MediaProbeReport, run_media_probe
-from ..transport.database import DbLogin, ServerInfo, probe_server
+from ..transport.database import DatabaseSession, DbLogin, ServerInfo, TableSize
 from ..transport.host import FileSnapshot, HostTransport
 from .cached import fact
 
@@ -26,9 +32,11 @@ ENGINES = ("MYSQL", "PGSQL")
 
 
 class DeploymentFacts:
-    def __init__(self, profile: Profile):
+    def __init__(self, profile: Profile, exact_counts: bool = False):
         self.profile = profile
         self.name = profile.name
+        self.exact_counts = exact_counts
+        self._inside: dict[str, tuple[bool, object]] = {}
 
     # -- the host -----------------------------------------------------------------
     @fact
@@ -92,6 +100,82 @@ class DeploymentFacts:
         running = [c.name for c in self.containers if c.running]
         return run_media_probe(self.docker, running, self.profile.deployment.media_path, self.name)
 
+    def inside(self, container) -> InsideSnapshot:
+        """One exec per container gathers everything the logs and cron sections read in it."""
+        if container.name not in self._inside:
+            try:
+                argv = inside_argv(self.profile.deployment.log_dir, container.role == "webapp")
+                exit_code, output = self.docker.exec(container.name, argv)
+                self._inside[container.name] = (True, parse_inside(container.name, output))
+            except FactUnavailable as exc:
+                self._inside[container.name] = (False, exc)
+        ok, value = self._inside[container.name]
+        if not ok:
+            raise value
+        return value
+
+    @fact
+    def engine_containers(self) -> list[dict]:
+        """Every container on the engine (any deployment): what a cron entry may name."""
+        return self.docker.listing()
+
+    @fact
+    def destroyed_containers(self) -> dict[str, dict]:
+        return self.docker.destroyed()
+
+    # -- host cron --------------------------------------------------------------------------
+    @fact
+    def host_cron(self) -> HostCron:
+        return read_host_cron(self.host, list(self.profile.cron.users or []), list(self.profile.cron.files or []))
+
+    @fact
+    def crontabs(self) -> list[tuple[Crontab, str | None]]:
+        """Each readable crontab parsed as cron reads it, with why cron ignores it (None: it runs it)."""
+        parsed = []
+        for source in self.host_cron.sources:
+            if source.state != "readable":
+                continue
+            ignored = None
+            if source.in_cron_d:
+                ignored = cron_d_ignored_reason(posixpath.basename(source.path), source.mode, source.uid,
+                                                nlink=source.links)
+            parsed.append((parse_crontab(source.content, source.path, source.system), ignored))
+        return parsed
+
+    # -- the client's API ---------------------------------------------------------------------
+    @fact
+    def api(self) -> ApiClient:
+        """Logged in once per audit (a ready token, or Basic credentials from the environment)."""
+        settings = self.profile.api
+        if not settings.url:
+            raise FactUnavailable("no api.url in the profile", "api")
+        client = ApiClient(settings.url, settings.verify_tls)
+        token = os.environ.get(settings.token_env) if settings.token_env else None
+        if token:
+            client.use_token(token)
+            return client
+        user = os.environ.get(settings.username_env) if settings.username_env else None
+        password = os.environ.get(settings.password_env) if settings.password_env else None
+        if not (user and password):
+            names = " and ".join(n for n in (settings.username_env, settings.password_env) if n) or "api.username_env/api.password_env"
+            raise FactUnavailable(f"no API credentials: set {names} in the environment", "api")
+        client.login_basic(user, password)
+        return client
+
+    @fact
+    def application_settings(self) -> dict:
+        """GET /v1/settings/application: its `application` object."""
+        body = self.api.get_json("/v1/settings/application")
+        try:
+            return dict(body["settings"]["application"])
+        except (KeyError, TypeError, ValueError):
+            raise FactUnavailable("GET /v1/settings/application answered without settings.application", "api") from None
+
+    @fact
+    def metrics_rps(self) -> float:
+        """Current request rate from the API's own counter, sampled twice (METRICS_SAMPLE_SECONDS apart)."""
+        return sample_request_rate(self.api)
+
     # -- the compose file ---------------------------------------------------------------
     @fact
     def compose_file(self) -> FileSnapshot:
@@ -130,8 +214,43 @@ class DeploymentFacts:
         return self.db_env.values.get("WA_DB_PASSWORD")
 
     @fact
+    def db_session(self) -> DatabaseSession:
+        """One session per audit: ENV-009 and GC-001 share its connection."""
+        return DatabaseSession(self.db_login)
+
+    @fact
     def database_server(self) -> ServerInfo:
-        return probe_server(self.db_login)
+        return self.db_session.server_info()
+
+    @fact
+    def messages_table(self) -> TableSize:
+        """The messages table: as the profile names it, else the one under WA_DB_NAME_PREFIX."""
+        named = self.profile.database.messages_table
+        if named:
+            database, _, table = named.partition(".")
+            found = self.db_session.table(database, table)
+            if found is None:
+                raise FactUnavailable(f"database.messages_table {named!r} does not exist on {self.db_login.url()}", named)
+        else:
+            prefix = self.db_env.values.get("WA_DB_NAME_PREFIX") or ""
+            candidates = self.db_session.tables_named("messages", prefix)
+            if not candidates:
+                raise FactUnavailable(f"no table `messages` in the databases named {prefix or 'anything'}* on "
+                                      f"{self.db_login.url()}: set database.messages_table in the profile", "messages")
+            if len(candidates) > 1:
+                names = ", ".join(c.name for c in candidates)
+                raise FactUnavailable(f"several candidate messages tables ({names}): name the right one in the profile "
+                                      f"key database.messages_table", "messages")
+            found = candidates[0]
+        if self.exact_counts:
+            rows = self.db_session.exact_count(found.database, found.table)
+            return TableSize(found.database, found.table, rows, "SELECT COUNT(*) (--exact-counts)")
+        return found
+
+    def close(self) -> None:
+        """Close what the facts opened (database connections)."""
+        if "_fact_db_session" in self.__dict__ and self.__dict__["_fact_db_session"][0]:
+            self.__dict__["_fact_db_session"][1].close()
 
     @property
     def db_server_key(self) -> tuple:

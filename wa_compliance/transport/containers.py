@@ -126,6 +126,34 @@ class DockerEngine:
             labels=config.get("Labels") or {}, mounts=tuple(attrs.get("Mounts") or ()),
         )
 
+    def listing(self) -> list[dict]:
+        """Every container on the engine, running or not, in one call: what cron entries may name."""
+        try:
+            listed = self._client.containers.list(all=True, sparse=True)
+        except (docker.errors.DockerException, OSError) as exc:
+            raise FactUnavailable(f"cannot list containers on {self.base_url}: {_short(exc)}") from None
+        return [{"name": (c.attrs.get("Names") or ["/"])[0].lstrip("/"), "id": c.id,
+                 "image": c.attrs.get("Image", ""), "labels": c.attrs.get("Labels") or {},
+                 "status": c.attrs.get("State", "")} for c in listed]
+
+    def destroyed(self, within_days: int = 90) -> dict[str, dict]:
+        """Containers removed lately, from the engine's event buffer: ID -> name and labels.
+
+        The engine keeps only its most recent events, since its last start; what is here tells
+        which container a stale ID in a cron entry belonged to, what is missing proves nothing.
+        """
+        now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+        try:
+            events = self._client.events(since=now - within_days * 86400, until=now, decode=True,
+                                         filters={"type": "container", "event": "destroy"})
+            found = {}
+            for event in events:
+                actor = event.get("Actor") or {}
+                found[actor.get("ID", "")] = actor.get("Attributes") or {}
+            return found
+        except (docker.errors.DockerException, OSError) as exc:
+            raise FactUnavailable(f"cannot read the engine's events on {self.base_url}: {_short(exc)}") from None
+
     def volume(self, name: str) -> dict:
         """`docker volume inspect`: driver and options tell local disk from network storage."""
         try:

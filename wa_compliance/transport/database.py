@@ -44,14 +44,126 @@ class CredentialsRejected(FactUnavailable):
     """The server answered and refused the login (as opposed to being unreachable)."""
 
 
+@dataclass(frozen=True)
+class TableSize:
+    database: str
+    table: str
+    rows: int
+    source: str          # where the number comes from, for the report
+
+    @property
+    def name(self) -> str:
+        return f"{self.database}.{self.table}"
+
+
+SYSTEM_DATABASES = {"mysql", "information_schema", "performance_schema", "sys",
+                    "postgres", "template0", "template1"}
+
+
+class DatabaseSession:
+    """Read-only queries on one database server, over as few connections as the engine allows:
+    one on MySQL (every schema is reachable from it); on PostgreSQL one to `postgres`, plus one
+    per database a table is read in (pg_class is per database). Opened lazily, closed by close()."""
+
+    def __init__(self, login: DbLogin):
+        self.login = login
+        self._connections: dict[str | None, object] = {}
+        self.opened = 0                      # connections opened, for the benchmark
+
+    # -- what checks read --------------------------------------------------------------------
+    def server_info(self) -> ServerInfo:
+        if self.login.engine == "MYSQL":
+            return ServerInfo(self.login, self._one(None, "SELECT VERSION()")[0])
+        return ServerInfo(self.login, self._one("postgres", "SHOW server_version")[0])
+
+    def tables_named(self, table: str, prefix: str) -> list[TableSize]:
+        """Every `table` in the databases whose name starts with `prefix`, sized from the
+        engine's statistics (never a scan)."""
+        if self.login.engine == "MYSQL":
+            rows = self._all(None, "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_ROWS FROM information_schema.TABLES "
+                                   "WHERE TABLE_NAME = %s AND TABLE_SCHEMA LIKE %s AND TABLE_TYPE = 'BASE TABLE'",
+                             (table, _like(prefix)))
+            return [TableSize(d, t, int(n or 0), "information_schema.TABLES.TABLE_ROWS (an estimate)")
+                    for d, t, n in rows if d not in SYSTEM_DATABASES]
+        names = [d for (d,) in self._all("postgres", "SELECT datname FROM pg_database WHERE datname LIKE %s "
+                                                     "AND datallowconn ORDER BY datname", (_like(prefix),))]
+        found = []
+        for database in (d for d in names if d not in SYSTEM_DATABASES):
+            found += self._pg_tables(database, table)
+        return found
+
+    def table(self, database: str, table: str) -> TableSize | None:
+        """The one table the profile names (database.messages_table)."""
+        if self.login.engine == "MYSQL":
+            return next((t for t in self.tables_named(table, database) if t.database == database), None)
+        return next(iter(self._pg_tables(database, table)), None)
+
+    def exact_count(self, database: str, table: str) -> int:
+        """COUNT(*): a full scan, only with --exact-counts."""
+        if self.login.engine == "MYSQL":
+            return int(self._one(None, f"SELECT COUNT(*) FROM {_mysql_name(database)}.{_mysql_name(table)}")[0])
+        schema, _, name = table.rpartition(".")
+        quoted = f'"{_pg_name(schema)}"."{_pg_name(name)}"' if schema else f'"{_pg_name(name)}"'
+        return int(self._one(database, f"SELECT COUNT(*) FROM {quoted}")[0])
+
+    def close(self) -> None:
+        for connection in self._connections.values():
+            try:
+                connection.close()
+            except Exception:  # closing a broken connection must not hide the real result
+                pass
+        self._connections.clear()
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _pg_tables(self, database: str, table: str) -> list[TableSize]:
+        # reltuples is -1 until the first ANALYZE (PostgreSQL 14+): then the live-tuple counter
+        rows = self._all(database, "SELECT n.nspname, c.relname, c.reltuples, s.n_live_tup FROM pg_class c "
+                                   "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                   "LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid "
+                                   "WHERE c.relname = %s AND c.relkind IN ('r', 'p') "
+                                   "AND n.nspname NOT IN ('pg_catalog', 'information_schema')", (table,))
+        sized = []
+        for schema, name, reltuples, live in rows:
+            qualified = name if schema == "public" else f"{schema}.{name}"
+            if reltuples is not None and reltuples >= 0:
+                sized.append(TableSize(database, qualified, int(reltuples), "pg_class.reltuples (from the last ANALYZE)"))
+            else:
+                sized.append(TableSize(database, qualified, int(live or 0), "pg_stat_user_tables.n_live_tup (never analyzed)"))
+        return sized
+
+    def _one(self, database, sql, params=()):
+        rows = self._all(database, sql, params)
+        return rows[0] if rows else (None,)
+
+    def _all(self, database, sql, params=()):
+        connection = self._connection(database)
+        try:
+            if self.login.engine == "MYSQL":
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, params or None)
+                    return list(cursor.fetchall())
+            return list(connection.execute(sql, params or None).fetchall())
+        except (pymysql.MySQLError, psycopg.Error) as exc:
+            raise FactUnavailable(f"{self.login.url()}: {' '.join(str(exc).split())[:300]}", self.login.url()) from None
+
+    def _connection(self, database):
+        key = None if self.login.engine == "MYSQL" else database
+        if key not in self._connections:
+            self._connections[key] = (_mysql_connect if self.login.engine == "MYSQL" else _pgsql_connect)(self.login, database)
+            self.opened += 1
+        return self._connections[key]
+
+
 def probe_server(login: DbLogin) -> ServerInfo:
     """Log in once, read the server version, log out. Read-only, bounded."""
-    if login.engine == "MYSQL":
-        return ServerInfo(login, _mysql_version(login))
-    return ServerInfo(login, _pgsql_version(login))
+    session = DatabaseSession(login)
+    try:
+        return session.server_info()
+    finally:
+        session.close()
 
 
-def _mysql_version(login: DbLogin) -> str:
+def _mysql_connect(login: DbLogin, _database):
     try:
         connection = pymysql.connect(
             host=login.host, port=login.port, user=login.user, password=login.password,
@@ -63,20 +175,18 @@ def _mysql_version(login: DbLogin) -> str:
         raise error(f"{login.url()}: {text or exc}", login.url()) from None
     except pymysql.err.MySQLError as exc:
         raise FactUnavailable(f"{login.url()}: {exc}", login.url()) from None
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT VERSION()")
-            return cursor.fetchone()[0]
-    finally:
-        connection.close()
+    with connection.cursor() as cursor:
+        # statistics only, never a write: refuse writes at the session level too
+        cursor.execute("SET SESSION TRANSACTION READ ONLY")
+    return connection
 
 
-def _pgsql_version(login: DbLogin) -> str:
+def _pgsql_connect(login: DbLogin, database: str):
     try:
         # `postgres` exists on every cluster and PUBLIC may connect to it by default.
         connection = psycopg.connect(
             host=login.host, port=login.port, user=login.user, password=login.password,
-            dbname="postgres", connect_timeout=CONNECT_SECONDS,
+            dbname=database, connect_timeout=CONNECT_SECONDS, autocommit=True,
             options=f"-c statement_timeout={COMMAND_SECONDS * 1000} -c default_transaction_read_only=on",
         )
     except psycopg.OperationalError as exc:
@@ -84,8 +194,17 @@ def _pgsql_version(login: DbLogin) -> str:
         rejected = getattr(exc, "sqlstate", None) in PGSQL_AUTH_STATES or "password authentication failed" in text
         error = CredentialsRejected if rejected else FactUnavailable
         raise error(f"{login.url()}: {text[:300]}", login.url()) from None
-    try:
-        with connection:
-            return connection.execute("SHOW server_version").fetchone()[0]
-    finally:
-        connection.close()
+    return connection
+
+
+def _like(prefix: str) -> str:
+    """A LIKE pattern for names starting with `prefix` (its _ and % taken literally)."""
+    return prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
+
+
+def _mysql_name(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _pg_name(name: str) -> str:
+    return name.replace('"', '""')

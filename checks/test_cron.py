@@ -1,0 +1,150 @@
+"""cron — the cleanup schedule (R-CRON).
+
+Source: "Recommandation de script de nettoyage": run `docker exec your-container-name
+/opt/whatsapp/bin/cleanup.sh` periodically (daily) on all Webapp, Coreapp and Master
+containers, from a cron job on the host, during off-peak hours.
+
+Cron sources: root's crontab, /etc/crontab, /etc/cron.d/* and the profile's cron.users /
+cron.files, read in one round trip (facts/host_cron.py), parsed as Debian cron reads them:
+a cron.d file cron skips (a dot in its name, group-writable...) cleans nothing.
+"""
+
+from wa_compliance.check import check
+from wa_compliance.errors import FactUnavailable
+from wa_compliance.parsers.cleanup_command import CLEANUP, ContainerView
+from wa_compliance.parsers.schedule import parse_window, schedule_facts
+from wa_compliance.rules import cron as rules
+from wa_compliance.subjects import containers_to_check, snapshots
+
+
+def _coverage(deployment, containers):
+    # the image as `docker ps` shows it is what its ancestor= filter matches against
+    listed = {c["id"]: c["image"] for c in deployment.engine_containers}
+    views = [ContainerView(c.name, c.id, listed.get(c.id, c.image), c.labels, "running") for c in containers]
+    engine = [ContainerView(c["name"], c["id"], c["image"], c["labels"], c["status"]) for c in deployment.engine_containers]
+    try:
+        destroyed = deployment.destroyed_containers
+    except FactUnavailable:
+        destroyed = {}                 # only sharpens "most likely meant"; never blocks the check
+    return rules.coverage(rules.cleanup_jobs(deployment.crontabs), views, engine, destroyed)
+
+
+def _window(deployment):
+    return parse_window(deployment.profile.schedule.off_peak)
+
+
+def _suggestion(deployment, containers) -> str:
+    window = _window(deployment)
+    line = rules.suggested_line([c.name for c in containers], rules.window_middle(window.start, window.end))
+    return f"Add this line to /etc/cron.d/whatsapp-cleanup (no dot in the file name, owned by root, mode 644):\n{line}"
+
+
+def _label(job) -> str:
+    return f"{job.where} ({job.entry.schedule})"
+
+
+@check("CRON-001", "a cron daemon runs on the host", "high",
+       remediation="Start the host's cron daemon and enable it at boot (Debian: systemctl enable --now cron; "
+                   "RHEL: systemctl enable --now crond).")
+def test_cron_001_daemon_running(deployment, verdict):
+    """R-CRON: the cleanup job runs from a cron job on the host: something must run cron jobs."""
+    daemons = deployment.host_cron.daemons
+    subject = f"cron daemon on {deployment.profile.target}"
+    if daemons:
+        verdict.passed(subject, ", ".join(f"{name} (pid {pid})" for pid, name in daemons))
+    else:
+        verdict.failed(subject, "no cron daemon process (cron, crond, cronie, fcron...) is running: "
+                                "no cron entry, the cleanup job included, ever runs")
+
+
+@check("CRON-002", "host cron runs docker exec <container> /opt/whatsapp/bin/cleanup.sh for every Webapp, Coreapp "
+                   "and Master container, and names no stale container", "high",
+       remediation="Add one cron line running docker exec <name> /opt/whatsapp/bin/cleanup.sh for every container, "
+                   "by name (IDs change at every upgrade).")
+def test_cron_002_every_container_cleaned(deployment, verdict):
+    """R-CRON: run cleanup.sh on all Webapp, Coreapp and Master containers from host cron."""
+    containers = containers_to_check(deployment, verdict)
+    if not containers:
+        return
+    found = _coverage(deployment, containers)
+    suggestion = _suggestion(deployment, containers)
+    unreadable = [s.path for s in deployment.host_cron.sources if s.state == "unreadable"]
+    for container in containers:
+        jobs = found.jobs.get(container.name)
+        if jobs:
+            verdict.passed(container.name, f"cleaned by {', '.join(_label(j) for j in jobs)}",
+                           entries=[j.where for j in jobs])
+            continue
+        why = [f"{j.where} would, but cron ignores that file: {j.ignored}" for j in found.ignored.get(container.name, [])]
+        why += [s.describe() for s in found.stale if container.name in s.likely]
+        message = f"no cron entry runs {CLEANUP} in {container.name}" + (f" ({'; '.join(why)})" if why else "")
+        if unreadable:
+            verdict.error(container.name, f"{message}, but {', '.join(unreadable)} could not be read: "
+                                          "audit as a user who can read them")
+        else:
+            verdict.failed(container.name, message, remediation=suggestion)
+    for stale in found.stale:
+        verdict.failed(stale.job.where, stale.describe(), remediation=suggestion, stale_target=stale.target,
+                       likely=list(stale.likely), entry=stale.job.entry.raw)
+
+
+def _judged_jobs(deployment, verdict):
+    """The cleanup entries of this deployment, each with its schedule's facts."""
+    containers = containers_to_check(deployment, verdict)
+    jobs = _coverage(deployment, containers).relevant_jobs() if containers else []
+    if containers and not jobs:
+        verdict.skipped(deployment.name, "no cron entry runs cleanup.sh for this deployment (see CRON-002)")
+    for job in jobs:
+        try:
+            yield job, schedule_facts(job.entry.schedule)
+        except ValueError as exc:
+            verdict.failed(job.where, f"schedule {job.entry.schedule!r} is not valid: {exc}")
+
+
+@check("CRON-003", "each cleanup entry runs at least once every 24 hours", "medium",
+       remediation="Schedule the cleanup entry daily, e.g. '30 3 * * *' (minute hour, every day).")
+def test_cron_003_daily(deployment, verdict):
+    """R-CRON: run the cleanup script periodically — daily."""
+    for job, schedule in _judged_jobs(deployment, verdict):
+        if schedule.at_least_daily():
+            verdict.passed(job.where, f"runs {schedule.description}", schedule=job.entry.schedule)
+        else:
+            gap = f"; up to {_days(schedule.longest_gap)} between runs" if schedule.longest_gap else ""
+            verdict.failed(job.where, f"runs {schedule.description} ({job.entry.schedule}){gap}: "
+                                      "expected at least once every 24 h", schedule=job.entry.schedule)
+
+
+def _days(gap) -> str:
+    hours = gap.total_seconds() / 3600
+    return f"{hours / 24:g} days" if hours >= 48 else f"{hours:g} hours"
+
+
+@check("CRON-004", "each cleanup entry runs inside the off-peak window", "low",
+       remediation="Move the cleanup entry's minute and hour into the off-peak window (profile schedule.off_peak).")
+def test_cron_004_off_peak(deployment, verdict):
+    """R-CRON: the cleanup job runs during off-peak hours (profile schedule.off_peak, default 00:00-06:00)."""
+    window = _window(deployment)
+    for job, schedule in _judged_jobs(deployment, verdict):
+        if not schedule.runs:
+            verdict.skipped(job.where, f"runs {schedule.description}, never at a time of day (see CRON-003)")
+            continue
+        outside = schedule.outside(window)
+        shown = ", ".join(t.strftime("%H:%M") for t in outside[:5]) + (" ..." if len(outside) > 5 else "")
+        verdict.judge(job.where, [f"runs at {shown}, outside the off-peak window {window} (host time)"] if outside else [],
+                      passed=f"runs {schedule.description}, inside {window}", schedule=job.entry.schedule)
+
+
+@check("CRON-005", "/opt/whatsapp/bin/cleanup.sh exists and is executable in every container it must run in", "high",
+       remediation="Recreate the container from Meta's image (docker-compose up -d --force-recreate): the image ships "
+                   "/opt/whatsapp/bin/cleanup.sh, mode 755.")
+def test_cron_005_cleanup_script_present(deployment, verdict):
+    """R-CRON: the cron job runs /opt/whatsapp/bin/cleanup.sh inside each container."""
+    for container, snapshot in snapshots(deployment, verdict):
+        script = snapshot.cleanup
+        if not script.present:
+            verdict.failed(container.name, f"{CLEANUP} does not exist in {container.name}")
+        elif not script.executable:
+            verdict.failed(container.name, f"{CLEANUP} is not executable in {container.name} "
+                                           f"(mode {script.mode}, {script.kind})")
+        else:
+            verdict.passed(container.name, f"{CLEANUP} is executable (mode {script.mode})")

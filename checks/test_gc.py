@@ -1,0 +1,166 @@
+"""gc — database size and garbage collection (R-GC), the checks that gate an upgrade.
+
+Source: "Gestion des données", *Garbage collection*. A messages table above 2,000,000 rows
+is a large database. Since v2.29.1 pass_through defaults to false, which grows the table.
+Automatic GC (`db_garbagecollector_enable`) is enabled for businesses upgrading with
+pass_through enabled, disabled for those with it disabled. Above 120 requests/second, garbage-
+collect through the API (`PUT /v1/services/message/gc`) once every 24 h off-peak, after marking
+messages as read; above 10,000,000 rows one call may not be enough. API-driven GC is best avoided
+otherwise.
+
+Reads: the engine's statistics (one read-only session), `GET /v1/settings/application` and
+`GET /metrics` after one login (never a PUT or PATCH), host cron. Decisions: rules/gc.py.
+"""
+
+from urllib.parse import urlsplit
+
+from wa_compliance.check import check
+from wa_compliance.errors import FactUnavailable
+from wa_compliance.parsers.gc_job import GcCommandError, gc_calls
+from wa_compliance.parsers.schedule import parse_window, schedule_facts
+from wa_compliance.rules import gc as rules
+
+SETTINGS_PATCH = ('PATCH /v1/settings/application with {"db_garbagecollector_enable": %s} '
+                  '(newer clients: {"garbagecollector_enable": {"messages": %s}})')
+
+
+def _thresholds(deployment):
+    return deployment.profile.thresholds
+
+
+def _rows(deployment):
+    try:
+        table = deployment.messages_table
+    except FactUnavailable:
+        return None
+    return rules.Known(table.rows, f"{table.name}, {table.source}")
+
+
+def _settings(deployment):
+    """(pass_through, automatic GC, why the API could not tell): from the API, else as declared."""
+    try:
+        application = deployment.application_settings
+    except FactUnavailable as exc:
+        declared = deployment.profile.settings
+        why = f"the API could not be read ({exc})"
+        return (_declared("settings.pass_through", declared.pass_through, why),
+                _declared("settings.db_garbagecollector_enable", declared.db_garbagecollector_enable, why), why)
+    where = "GET /v1/settings/application"
+    pass_through = application.get("pass_through")
+    newer = application.get("garbagecollector_enable")
+    if isinstance(newer, dict) and "messages" in newer:
+        auto_gc = rules.Known(bool(newer["messages"]), f"{where}, garbagecollector_enable.messages")
+    elif "db_garbagecollector_enable" in application:
+        auto_gc = rules.Known(bool(application["db_garbagecollector_enable"]), f"{where}, db_garbagecollector_enable")
+    else:
+        auto_gc = None
+    return (None if pass_through is None else rules.Known(bool(pass_through), where)), auto_gc, None
+
+
+def _declared(key, value, why):
+    return None if value is None else rules.Known(value, f"declared in the profile ({key}); {why}")
+
+
+def _traffic(deployment):
+    declared = deployment.profile.traffic.peak_rps
+    if declared is not None:
+        return rules.Known(declared, "declared: traffic.peak_rps")
+    try:
+        return rules.Known(round(deployment.metrics_rps, 1), "Webapp /metrics request counter: the current rate, not the peak")
+    except FactUnavailable:
+        return None
+
+
+def _api_jobs(deployment):
+    """Host cron entries that PUT to this deployment's GC endpoint, with their schedule judged."""
+    window = parse_window(deployment.profile.schedule.off_peak)
+    api_host = urlsplit(deployment.profile.api.url).netloc if deployment.profile.api.url else None
+    jobs = []
+    for crontab, ignored in deployment.crontabs:
+        for entry in crontab.entries:
+            try:
+                urls = gc_calls(entry.command)
+            except GcCommandError:
+                continue
+            if ignored or crontab.ignored or not urls:
+                continue
+            if api_host and not any(urlsplit(u).netloc in ("", api_host) for u in urls):
+                continue                      # another deployment's GC job on the same host
+            try:
+                schedule = schedule_facts(entry.schedule)
+            except ValueError:
+                continue
+            jobs.append(rules.ApiJob(f"{entry.source}:{entry.line}", schedule.at_least_daily(),
+                                     schedule.runs and not schedule.outside(window), schedule.description))
+    return tuple(jobs)
+
+
+def _facts(deployment):
+    thresholds = _thresholds(deployment)
+    rows = _rows(deployment)
+    pass_through, auto_gc, api_problem = _settings(deployment)
+    return rules.GcFacts(
+        size=rules.size_class(rows.value if rows else None, thresholds.large_table_rows, thresholds.very_large_table_rows),
+        rows=rows, pass_through=pass_through, auto_gc=auto_gc, rps=_traffic(deployment),
+        jobs=_api_jobs(deployment), api_gc_rps=thresholds.api_gc_rps, api_problem=api_problem)
+
+
+def _record(verdict, subject, decision, remediation=None):
+    if decision.verdict is rules.Verdict.PASS:
+        verdict.passed(subject, decision.message)
+    elif decision.verdict is rules.Verdict.SKIP:
+        verdict.skipped(subject, decision.message)
+    else:
+        verdict.failed(subject, decision.message, remediation, severity=decision.severity)
+
+
+@check("GC-001", "size of the messages table, classified normal / large (> 2 M) / very large (> 10 M)", "info",
+       remediation="Nothing to fix: this classifies the database for the GC checks.", upgrade=True)
+def test_gc_001_messages_table_size(deployment, verdict):
+    """R-GC: a messages table above 2,000,000 rows is a large database (statistics, never a scan)."""
+    table = deployment.messages_table
+    thresholds = _thresholds(deployment)
+    size = rules.size_class(table.rows, thresholds.large_table_rows, thresholds.very_large_table_rows)
+    verdict.passed(table.name, f"{table.rows:,} rows ({table.source}): {size.value}",
+                   rows=table.rows, source=table.source, size_class=size.value)
+
+
+@check("GC-002", "pass_through and automatic GC are known (from the API, else declared in the profile)", "medium",
+       remediation="Give the audit API access (api.url and credentials), or declare settings.pass_through and "
+                   "settings.db_garbagecollector_enable in the profile.", upgrade=True)
+def test_gc_002_settings_known(deployment, verdict):
+    """R-GC: the GC rule depends on pass_through and db_garbagecollector_enable."""
+    _record(verdict, deployment.name, rules.settings_known(_facts(deployment)))
+
+
+@check("GC-003", "at ≤ 120 rps, automatic GC equals pass_through", "high",
+       remediation="Make automatic GC equal pass_through.", upgrade=True)
+def test_gc_003_automatic_gc_matches_pass_through(deployment, verdict):
+    """R-GC: automatic GC enabled with pass_through enabled, disabled with it disabled (high for large tables)."""
+    facts = _facts(deployment)
+    decision = rules.automatic_gc_matches(facts)
+    value = str(bool(facts.pass_through and facts.pass_through.value)).lower()
+    _record(verdict, deployment.name, decision, remediation=f"Send by hand: {SETTINGS_PATCH % (value, value)}")
+
+
+@check("GC-004", "above 120 rps, a host job calls PUT /v1/services/message/gc daily, off-peak", "high",
+       remediation="Schedule the API GC from host cron, daily off-peak, after marking messages as read, e.g.:\n"
+                   "0 3 * * * root curl -s -X PUT -H \"Authorization: Bearer $(cat /etc/whatsapp/token)\" "
+                   "https://WEBAPP:443/v1/services/message/gc", upgrade=True)
+def test_gc_004_api_gc_scheduled(deployment, verdict):
+    """R-GC: above 120 requests/second, GC through the API once every 24 h in an off-peak window."""
+    _record(verdict, deployment.name, rules.api_gc_scheduled(_facts(deployment)))
+
+
+@check("GC-005", "at ≤ 120 rps, no API-driven GC is scheduled (discouraged)", "low",
+       remediation="Remove the cron job calling PUT /v1/services/message/gc and rely on automatic GC (GC-003).")
+def test_gc_005_api_gc_discouraged(deployment, verdict):
+    """R-GC: API-driven GC ties cleanup to the integration and is best avoided below 120 rps."""
+    _record(verdict, deployment.name, rules.api_gc_discouraged(_facts(deployment)))
+
+
+@check("GC-006", "very large table: one GC call may not be enough", "info",
+       remediation="Repeat the GC call until its callbacks report no error.", upgrade=True)
+def test_gc_006_very_large_table(deployment, verdict):
+    """R-GC: above 10,000,000 rows the GC API request may have to run several times."""
+    _record(verdict, deployment.name, rules.very_large_note(_facts(deployment), _thresholds(deployment).very_large_table_rows))

@@ -1,0 +1,118 @@
+"""Deviations of the `gc` section (R-GC, GC-002..005): what the client's API reports, whether
+it answers, and host jobs calling its message GC endpoint.
+
+"api" ones change the stand-in's configuration (lab/api.py), which restarts it; each sets
+only its own fields, so several can be on at once. Restoring ("api") restarts it compliant.
+"cron" ones add a line to the deployment's second cron file, `Lab.gc_cron_file`
+(`wa-lab-<project>-gc`, beside the cleanup file), calling `PUT /v1/services/message/gc` with
+curl as an operator schedules API-driven GC: a Bearer token kept in a file (`api-token`,
+0600, valid 7 days), `-k` for the self-signed certificate. The host's cron daemon really
+runs them: the stand-in records the PUT, and changes nothing. Restoring ("cron") removes
+the file.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING
+
+from lab import cron as host_cron
+from lab.dbenv import write_private
+from lab.deviations.registry import deviation
+
+if TYPE_CHECKING:
+    from lab.deployment import Lab
+
+HIGH_RPS = 200.0               # over the document's 120 requests/second
+GC_ENDPOINT = "/v1/services/message/gc"
+DAILY = "0 3 * * *"            # off-peak, daily: what R-GC asks for above 120 rps
+WEEKLY = "0 3 * * 0"           # off-peak, but Sundays only
+AT_14H = "0 14 * * *"          # daily, but at peak time
+PATH = "/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin"
+
+
+@deviation("gc.old_payload", "the API answers the older settings payload, "
+           "db_garbagecollector_enable (values compliant)", {"api"})
+def old_payload(lab: Lab) -> None:
+    lab.api_server.update(payload="old")
+
+
+@deviation("gc.pass_through_gc_off", "pass_through on, automatic GC off (they differ)", {"api"})
+def pass_through_gc_off(lab: Lab) -> None:
+    lab.api_server.update(pass_through=True, automatic_gc=False)
+
+
+@deviation("gc.pass_through_off_gc_on", "pass_through off, automatic GC on (they differ)",
+           {"api"})
+def pass_through_off_gc_on(lab: Lab) -> None:
+    lab.api_server.update(pass_through=False, automatic_gc=True)
+
+
+@deviation("gc.pass_through_gc_on", "pass_through on, automatic GC on (COMPLIANT: they are "
+           "equal, as for a business upgrading with pass_through on)", {"api"})
+def pass_through_gc_on(lab: Lab) -> None:
+    lab.api_server.update(pass_through=True, automatic_gc=True)
+
+
+@deviation("gc.high_traffic", f"the API's request counters grow by {HIGH_RPS:g} requests/second "
+           "(over 120: GC should go through the API)", {"api"})
+def high_traffic(lab: Lab) -> None:
+    lab.api_server.update(rps=HIGH_RPS)
+
+
+@deviation("gc.api_down", "the API stand-in is stopped: nothing answers on its port", {"api"})
+def api_down(lab: Lab) -> None:
+    lab.api_server.update(down=True)
+
+
+@deviation("gc.api_job_daily", f"a host job calls PUT {GC_ENDPOINT} at {DAILY!r} "
+           "(daily, off-peak)", {"cron"})
+def api_job_daily(lab: Lab) -> None:
+    _add_job(lab, DAILY)
+
+
+@deviation("gc.api_job_weekly", f"a host job calls PUT {GC_ENDPOINT} at {WEEKLY!r} "
+           "(off-peak, but weekly)", {"cron"})
+def api_job_weekly(lab: Lab) -> None:
+    _add_job(lab, WEEKLY)
+
+
+@deviation("gc.api_job_14h", f"a host job calls PUT {GC_ENDPOINT} at {AT_14H!r} "
+           "(daily, outside off-peak)", {"cron"})
+def api_job_14h(lab: Lab) -> None:
+    _add_job(lab, AT_14H)
+
+
+def job_line(lab: Lab, schedule: str) -> str:
+    """One cron.d line calling the message GC endpoint with the kept token (no `%`: cron
+    would read it as a newline)."""
+    token_file = shlex.quote(str(lab.api_token_file))
+    return (f'{schedule} root curl -s -k -X PUT -H "Authorization: Bearer $(cat {token_file})" '
+            f"{lab.api_url}{GC_ENDPOINT} >/dev/null 2>&1")
+
+
+def _add_job(lab: Lab, schedule: str) -> None:
+    """Add the line for `schedule` to the GC cron file, keeping the lines already there."""
+    if not lab.api_token_file.exists():
+        write_private(lab.api_token_file, lab.api_server.mint_token() + "\n")
+    try:
+        entries = [line for line in lab.gc_cron_file.read_text().splitlines()
+                   if line[:1].isdigit()]
+    except FileNotFoundError:
+        entries = []
+    line = job_line(lab, schedule)
+    if line not in entries:
+        entries.append(line)
+    host_cron.write(lab.gc_cron_file, _render(lab, entries))
+
+
+def _render(lab: Lab, entries: list[str]) -> str:
+    return "\n".join([
+        f"# wa-lab deployment {lab.project!r}: message garbage collection through the "
+        "client's API (R-GC),",
+        "# as an operator schedules it above 120 requests/second. Written by `python -m lab",
+        "# deviate gc.api_job_*`; `python -m lab restore` or `up` removes this file.",
+        "SHELL=/bin/sh",
+        f"PATH={PATH}",
+        *entries,
+    ]) + "\n"

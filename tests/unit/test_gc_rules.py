@@ -1,0 +1,100 @@
+"""R-GC as a decision table: every combination of table size × pass_through × automatic GC ×
+traffic × API GC job gets exactly the verdicts the source document implies."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, strategies as st
+
+from wa_compliance.parsers.gc_job import GcCommandError, gc_calls
+from wa_compliance.rules import gc as rules
+
+SIZES = {rules.SizeClass.NORMAL: 500_000, rules.SizeClass.LARGE: 2_500_000,
+         rules.SizeClass.VERY_LARGE: 12_000_000, rules.SizeClass.UNKNOWN: None}
+JOBS = {"none": (), "daily off-peak": (rules.ApiJob("/etc/cron.d/gc:1", True, True, "at 03:00 every day"),),
+        "weekly": (rules.ApiJob("/etc/cron.d/gc:1", False, True, "at 03:00 on Sunday"),),
+        "at 14:00": (rules.ApiJob("/etc/cron.d/gc:1", True, False, "at 14:00 every day"),)}
+FLAGS = (True, False, None)
+TRAFFIC = (50.0, 200.0, None)
+
+
+def facts(size, pass_through, auto_gc, rps, job) -> rules.GcFacts:
+    rows = SIZES[size]
+    known = lambda value, source: None if value is None else rules.Known(value, source)  # noqa: E731
+    return rules.GcFacts(size=size, rows=known(rows, "stats"), pass_through=known(pass_through, "api"),
+                         auto_gc=known(auto_gc, "api"), rps=known(rps, "declared"), jobs=JOBS[job])
+
+
+def expected(size, pass_through, auto_gc, rps, job) -> dict[str, tuple]:
+    """The rule, written out independently of rules/gc.py."""
+    busy = None if rps is None else rps > 120
+    settings = pass_through is not None and auto_gc is not None
+    large = size in (rules.SizeClass.LARGE, rules.SizeClass.VERY_LARGE)
+    gc3 = ("skip",) if busy or not settings else ("pass",) if pass_through == auto_gc else \
+        ("fail", "high" if large else "medium")
+    gc4 = ("skip",) if not busy else ("pass",) if job == "daily off-peak" else ("fail",)
+    gc5 = ("skip",) if busy is None or busy else ("fail",) if job != "none" else ("pass",)
+    gc6 = ("pass",) if size is rules.SizeClass.VERY_LARGE else ("skip",)
+    return {"GC-002": ("pass",) if settings else ("fail",), "GC-003": gc3, "GC-004": gc4, "GC-005": gc5, "GC-006": gc6}
+
+
+COMBINATIONS = list(itertools.product(SIZES, FLAGS, FLAGS, TRAFFIC, JOBS))
+
+
+@pytest.mark.parametrize("combination", COMBINATIONS, ids=lambda c: "-".join(str(x) for x in c))
+def test_every_combination(combination):
+    decisions = rules.decide(facts(*combination), very_large=10_000_000)
+    for check_id, (outcome, *severity) in expected(*combination).items():
+        decision = decisions[check_id]
+        assert decision.verdict.value == outcome, (check_id, decision)
+        if severity:
+            assert decision.severity == severity[0], (check_id, decision)
+
+
+def test_the_document_cases_read_well():
+    case = facts(rules.SizeClass.LARGE, True, False, None, "none")
+    assert rules.automatic_gc_matches(case).message == (
+        "pass_through is true (api), automatic GC is false (api); traffic unknown, assumed ≤ 120 rps: automatic GC "
+        "must equal pass_through (enable it); the messages table is large (2,500,000 rows, stats)")
+    busy = facts(rules.SizeClass.VERY_LARGE, False, False, 200.0, "none")
+    assert rules.api_gc_scheduled(busy).message == (
+        "200 rps (declared) is above 120 rps and no host cron job calls PUT /v1/services/message/gc")
+    assert "the API GC job must repeat" in rules.very_large_note(busy, 10_000_000).message
+
+
+@pytest.mark.parametrize("rows, size", [(None, "unknown"), (2_000_000, "normal"), (2_000_001, "large"),
+                                        (10_000_000, "large"), (10_000_001, "very large")])
+def test_size_classes_follow_the_documents_thresholds(rows, size):
+    assert rules.size_class(rows, 2_000_000, 10_000_000).value == size
+
+
+URL = "https://wa.example:9090/v1/services/message/gc"
+
+
+@pytest.mark.parametrize("command", [
+    f"curl -X PUT {URL}", f"curl -sk -XPUT -H 'Authorization: Bearer x' {URL}", f"/usr/bin/curl --request=PUT '{URL}'",
+    f"curl -skX PUT {URL} >/dev/null 2>&1", f"wget -q --method=PUT -O- {URL}", f"http PUT {URL} 'Authorization:Bearer x'",
+    f"cd /tmp && curl --request PUT {URL}?x=1", f"curl -T /dev/null {URL}",
+    f"TOKEN=$(cat /etc/wa/token); curl -X PUT -H \"Authorization: Bearer $TOKEN\" {URL}",
+])
+def test_gc_calls_are_recognised(command):
+    assert gc_calls(command)
+
+
+@pytest.mark.parametrize("command", [
+    f"curl {URL}", f"curl -X GET {URL}", f"curl -X POST {URL}", f"logger \"gc skipped, see {URL}\"",
+    "docker exec a /opt/whatsapp/bin/cleanup.sh", f"wget {URL}",
+])
+def test_other_calls_are_not(command):
+    assert gc_calls(command) == ()
+
+
+@given(st.text(max_size=200))
+def test_gc_calls_never_raise_anything_but_their_own_error(text):
+    for command in (text, f"curl -X PUT {text} {URL}", f"{text} /v1/services/message/gc"):
+        try:
+            gc_calls(command)
+        except GcCommandError:
+            pass

@@ -1,0 +1,218 @@
+"""What the audit reads inside one container, in one `docker exec`.
+
+Every section that looks inside a container (logs, cron's cleanup.sh) reads from this one
+snapshot, so an audit costs one exec per container whatever the number of checks.
+The script only reads: `stat`, `cat`, `[ -w ]` (access(2), nothing is written) and
+`logrotate -d` (debug mode: changes neither the logs nor logrotate's state file).
+It runs under busybox sh as well as dash/bash, and prints one record per line; file
+contents and names travel base64-encoded so no byte can break the framing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+
+from ..errors import FactUnavailable
+
+CLEANUP_SCRIPT = "/opt/whatsapp/bin/cleanup.sh"
+LOGROTATE_MAIN = "/etc/logrotate.conf"
+
+# $1 log dir, $2 "logrotate" to read the logrotate configuration (Webapp containers).
+_SCRIPT = r"""
+b64() { base64 | tr -d '\n'; echo; }
+name64() { printf %s "$1" | b64; }
+listing() {  # tag dir: the directory's state, then its entries (size, raw mode, mtime, name)
+    if [ ! -e "$2" ]; then echo "dir $1 missing"; return; fi
+    if [ ! -d "$2" ]; then echo "dir $1 notdir"; return; fi
+    w=0; [ -w "$2" ] && w=1
+    echo "dir $1 present $w"
+    # one stat for the whole folder: Coreapp never deletes its archives, there may be thousands
+    t=$1
+    (cd "$2" && set -- * .[!.]* && stat -c "entry $t %s %f %Y %n" -- "$@" 2>/dev/null)
+}
+conf_file() {  # path: a logrotate file and, recursively, what it includes
+    case " $seen " in *" $1 "*) return;; esac
+    seen="$seen $1"
+    if [ -d "$1" ]; then
+        echo "confdir $(name64 "$1")"
+        for f in "$1"/*; do [ -e "$f" ] && echo "confentry $(name64 "${f##*/}")"; done
+        for f in "$1"/*; do [ -f "$f" ] && conf_file "$f"; done
+    elif [ -f "$1" ]; then
+        if [ -r "$1" ]; then
+            echo "conf $(stat -c '%a %u' -- "$1") $(name64 "$1") $(b64 < "$1")"
+            for inc in $(sed -n 's/^[[:space:]]*include[[:space:]][[:space:]]*\([^[:space:]#]*\).*/\1/p' "$1" | tr -d '"'"'"); do
+                conf_file "$inc"
+            done
+        else
+            echo "conf unreadable - $(name64 "$1") -"
+        fi
+    fi
+}
+echo "wa-inside 1"
+echo "user $(id -u)"
+listing log "$1"
+listing archive "$1/archive"
+c=/opt/whatsapp/bin/cleanup.sh
+if [ -e "$c" ]; then
+    x=0; [ -x "$c" ] && [ -f "$c" ] && x=1
+    echo "cleanup present $x $(stat -c '%a %F' -- "$c" | tr ' ' _)"
+else
+    echo "cleanup missing"
+fi
+if [ "$2" = logrotate ]; then
+    seen=
+    lr=$(command -v logrotate 2>/dev/null || true)
+    echo "logrotate ${lr:--}"
+    [ -e /etc/logrotate.conf ] && conf_file /etc/logrotate.conf
+    [ -d /etc/logrotate.d ] && conf_file /etc/logrotate.d
+    if [ -n "$lr" ] && [ -f /etc/logrotate.conf ]; then
+        out=$(timeout 15 "$lr" -d /etc/logrotate.conf 2>&1); rc=$?
+        echo "debug $rc $(printf '%s\n' "$out" | b64)"
+    fi
+fi
+echo "end"
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A file or directory in the log or archive folder."""
+
+    name: str
+    size: int
+    mode: int         # st_mode, type bits included
+    mtime: int
+
+    @property
+    def is_file(self) -> bool:
+        return self.mode & 0o170000 == 0o100000
+
+
+@dataclass(frozen=True)
+class Folder:
+    state: str                      # present | missing | notdir
+    writable: bool = False
+    entries: tuple[Entry, ...] = ()
+
+    @property
+    def files(self) -> tuple[Entry, ...]:
+        return tuple(e for e in self.entries if e.is_file)
+
+
+@dataclass(frozen=True)
+class CleanupScript:
+    present: bool
+    executable: bool = False
+    mode: str = ""                  # '644', and the file type: 'regular_file'
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class LogrotateFiles:
+    """The Webapp's logrotate configuration as read inside it."""
+
+    binary: str | None
+    files: dict[str, bytes | None] = field(default_factory=dict)      # None: unreadable
+    modes: dict[str, tuple[int, int]] = field(default_factory=dict)   # path -> (mode, uid)
+    directories: dict[str, list[str]] = field(default_factory=dict)
+    debug_rc: int | None = None     # `logrotate -d` exit code; None when it was not run
+    debug_output: str = ""
+
+
+@dataclass(frozen=True)
+class InsideSnapshot:
+    container: str
+    uid: int | None
+    log_dir: Folder
+    archive: Folder
+    cleanup: CleanupScript
+    logrotate: LogrotateFiles | None     # only gathered in Webapp containers
+
+
+def inside_argv(log_dir: str, read_logrotate: bool) -> list[str]:
+    return ["sh", "-c", _SCRIPT, "wa-inside", log_dir, "logrotate" if read_logrotate else "-"]
+
+
+def parse_inside(container: str, output: str) -> InsideSnapshot:
+    """The script's records as a snapshot; anything garbled is FactUnavailable."""
+    lines = output.splitlines()
+    if not lines or lines[0] != "wa-inside 1" or lines[-1] != "end":
+        raise FactUnavailable(f"cannot read inside {container}: {_first_words(output)}", container)
+    try:
+        return _Reader(container).read(lines[1:-1])
+    except (ValueError, IndexError, KeyError, AttributeError, binascii.Error) as exc:
+        # records out of order or cut short: the container's sh is not the one we expect
+        raise FactUnavailable(f"cannot read inside {container}: garbled record ({exc!r})", container) from None
+
+
+class _Reader:
+    def __init__(self, container: str):
+        self.container = container
+        self.uid = None
+        self.folders: dict[str, list] = {"log": ["missing", False, []], "archive": ["missing", False, []]}
+        self.cleanup = CleanupScript(False)
+        self.logrotate: LogrotateFiles | None = None
+        self.current_dir: str | None = None
+
+    def read(self, lines: list[str]) -> InsideSnapshot:
+        for line in lines:
+            kind, _, rest = line.partition(" ")
+            # a file name holding a newline continues on a line of its own: not a record
+            reader = getattr(self, f"_{kind}", None) if kind in _RECORDS else None
+            if reader:
+                reader(rest.split(" "))
+        log, archive = (Folder(s, w, tuple(e)) for s, w, e in self.folders.values())
+        return InsideSnapshot(self.container, self.uid, log, archive, self.cleanup, self.logrotate)
+
+    def _user(self, words):
+        self.uid = int(words[0]) if words[0].isdigit() else None
+
+    def _dir(self, words):
+        self.folders[words[0]][:2] = [words[1], words[2:3] == ["1"]]
+
+    def _entry(self, words):
+        tag, size, mode, mtime, *name = words
+        self.folders[tag][2].append(Entry(" ".join(name), int(size), int(mode, 16), int(mtime)))
+
+    def _cleanup(self, words):
+        if words[0] == "missing":
+            self.cleanup = CleanupScript(False)
+        else:
+            mode, _, kind = words[2].partition("_")
+            self.cleanup = CleanupScript(True, words[1] == "1", mode, kind.replace("_", " "))
+
+    def _logrotate(self, words):
+        self.logrotate = LogrotateFiles(None if words[0] == "-" else words[0])
+
+    def _confdir(self, words):
+        self.current_dir = _text(words[0])
+        self.logrotate.directories[self.current_dir] = []
+
+    def _confentry(self, words):
+        self.logrotate.directories[self.current_dir].append(_text(words[0]))
+
+    def _conf(self, words):
+        mode, uid, path, content = words
+        path = _text(path)
+        if mode == "unreadable":
+            self.logrotate.files[path] = None
+            return
+        self.logrotate.files[path] = base64.b64decode(content, validate=True)
+        self.logrotate.modes[path] = (int(mode, 8), int(uid))
+
+    def _debug(self, words):
+        self.logrotate = LogrotateFiles(self.logrotate.binary, self.logrotate.files, self.logrotate.modes,
+                                        self.logrotate.directories, int(words[0]), _text(words[1]))
+
+
+_RECORDS = {"user", "dir", "entry", "cleanup", "logrotate", "confdir", "confentry", "conf", "debug"}
+
+
+def _text(encoded: str) -> str:
+    return base64.b64decode(encoded, validate=True).decode("utf-8", "replace")
+
+
+def _first_words(output: str) -> str:
+    return " ".join(output.split())[:200] or "no output"

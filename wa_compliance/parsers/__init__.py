@@ -1,0 +1,1 @@
+"""Parsers of text the audited host holds: logrotate configuration, crontabs, cron commands."""

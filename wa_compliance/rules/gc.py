@@ -1,0 +1,169 @@
+"""R-GC decisions: one pure function from the facts to the verdict of GC-002 … GC-006.
+
+Source ("Gestion des données", garbage collection): a messages table above 2,000,000 rows is a
+large database. Automatic garbage collection (`db_garbagecollector_enable`) is enabled for
+businesses upgrading with `pass_through` enabled and disabled for those with it disabled: the
+two settings must agree. Above 120 requests/second, garbage-collect through the API
+(`PUT /v1/services/message/gc`) instead, once every 24 hours off-peak; above 10,000,000 rows
+one call may not be enough. API-driven GC is best avoided otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class SizeClass(str, Enum):
+    NORMAL = "normal"
+    LARGE = "large"
+    VERY_LARGE = "very large"
+    UNKNOWN = "unknown"
+
+
+class Verdict(str, Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class Known:
+    """A value and where it came from ("GET /v1/settings/application", "declared in the profile"...)."""
+
+    value: object
+    source: str
+
+
+@dataclass(frozen=True)
+class ApiJob:
+    where: str               # file:line of the cron entry
+    daily: bool
+    off_peak: bool
+    description: str         # "at 03:00 every day"
+
+
+@dataclass(frozen=True)
+class GcFacts:
+    size: SizeClass
+    rows: Known | None
+    pass_through: Known | None
+    auto_gc: Known | None
+    rps: Known | None
+    jobs: tuple[ApiJob, ...]
+    api_gc_rps: float = 120
+    api_problem: str | None = None    # why the settings could not be read from the API
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    message: str
+    severity: str | None = None     # overrides the check's own (GC-003: high only for large tables)
+
+
+def size_class(rows: int | None, large: int, very_large: int) -> SizeClass:
+    if rows is None:
+        return SizeClass.UNKNOWN
+    if rows > very_large:
+        return SizeClass.VERY_LARGE
+    return SizeClass.LARGE if rows > large else SizeClass.NORMAL
+
+
+def high_traffic(facts: GcFacts) -> bool | None:
+    return None if facts.rps is None else facts.rps.value > facts.api_gc_rps
+
+
+def _traffic(facts: GcFacts) -> str:
+    if facts.rps is None:
+        return "traffic unknown"
+    return f"{facts.rps.value:g} rps ({facts.rps.source})"
+
+
+def _setting(name: str, known: Known) -> str:
+    return f"{name} is {str(known.value).lower()} ({known.source})"
+
+
+def settings_known(facts: GcFacts) -> Decision:
+    """GC-002."""
+    missing = [name for name, known in (("pass_through", facts.pass_through), ("automatic GC", facts.auto_gc))
+               if known is None]
+    if missing:
+        why = facts.api_problem or "the API could not be read"
+        return Decision(Verdict.FAIL, f"{' and '.join(missing)} unknown: {why}, and the profile declares no "
+                                      "settings")
+    return Decision(Verdict.PASS, f"{_setting('pass_through', facts.pass_through)}; "
+                                  f"{_setting('automatic GC', facts.auto_gc)}")
+
+
+def automatic_gc_matches(facts: GcFacts) -> Decision:
+    """GC-003: at ≤ 120 rps (or unknown traffic, assumed so), automatic GC equals pass_through."""
+    if high_traffic(facts):
+        return Decision(Verdict.SKIP, f"traffic is above {facts.api_gc_rps:g} rps ({_traffic(facts)}): "
+                                      "garbage collection goes through the API (GC-004)")
+    if facts.pass_through is None or facts.auto_gc is None:
+        return Decision(Verdict.SKIP, "pass_through or automatic GC unknown (see GC-002)")
+    assumed = "" if facts.rps is not None else f"; traffic unknown, assumed ≤ {facts.api_gc_rps:g} rps"
+    evidence = f"{_setting('pass_through', facts.pass_through)}, {_setting('automatic GC', facts.auto_gc)}{assumed}"
+    if facts.pass_through.value == facts.auto_gc.value:
+        return Decision(Verdict.PASS, evidence)
+    large = facts.size in (SizeClass.LARGE, SizeClass.VERY_LARGE)
+    why = (f"the messages table is {facts.size.value} ({facts.rows.value:,} rows, {facts.rows.source})" if large
+           else f"the messages table is {facts.size.value}")
+    want = "enable" if facts.pass_through.value else "disable"
+    return Decision(Verdict.FAIL, f"{evidence}: automatic GC must equal pass_through ({want} it); {why}",
+                    severity="high" if large else "medium")
+
+
+def api_gc_scheduled(facts: GcFacts) -> Decision:
+    """GC-004: above 120 rps, a host job calls PUT /v1/services/message/gc daily, off-peak."""
+    busy = high_traffic(facts)
+    if busy is None:
+        return Decision(Verdict.SKIP, "traffic unknown: set traffic.peak_rps in the profile, or let the audit read "
+                                      "the API's /metrics")
+    if not busy:
+        return Decision(Verdict.SKIP, f"traffic {_traffic(facts)} is at most {facts.api_gc_rps:g} rps: "
+                                      "automatic GC applies (GC-003)")
+    good = [job for job in facts.jobs if job.daily and job.off_peak]
+    if good:
+        return Decision(Verdict.PASS, f"{_traffic(facts)}; {good[0].where} calls the GC endpoint {good[0].description}")
+    if not facts.jobs:
+        return Decision(Verdict.FAIL, f"{_traffic(facts)} is above {facts.api_gc_rps:g} rps and no host cron job calls "
+                                      "PUT /v1/services/message/gc")
+    shown = "; ".join(f"{job.where} runs {job.description}"
+                      f"{'' if job.daily else ', not daily'}{'' if job.off_peak else ', outside the off-peak window'}"
+                      for job in facts.jobs)
+    return Decision(Verdict.FAIL, f"{_traffic(facts)}: the GC job must run at least every 24 h off-peak: {shown}")
+
+
+def api_gc_discouraged(facts: GcFacts) -> Decision:
+    """GC-005: at ≤ 120 rps, API-driven GC is scheduled although automatic GC would do."""
+    busy = high_traffic(facts)
+    if busy is None:
+        return Decision(Verdict.SKIP, "traffic unknown (see GC-004)")
+    if busy:
+        return Decision(Verdict.SKIP, f"traffic {_traffic(facts)} is above {facts.api_gc_rps:g} rps: API GC is the rule")
+    if facts.jobs:
+        where = ", ".join(job.where for job in facts.jobs)
+        return Decision(Verdict.FAIL, f"traffic {_traffic(facts)} is at most {facts.api_gc_rps:g} rps, yet {where} "
+                                      "calls PUT /v1/services/message/gc: this ties cleanup to the integration; "
+                                      "prefer automatic GC")
+    return Decision(Verdict.PASS, f"no API GC job, traffic {_traffic(facts)}")
+
+
+def very_large_note(facts: GcFacts, very_large: int) -> Decision:
+    """GC-006 (info): above 10 M rows one GC call may not be enough."""
+    if facts.size is not SizeClass.VERY_LARGE:
+        return Decision(Verdict.SKIP, f"the messages table is {facts.size.value}, not above {very_large:,} rows")
+    note = (f"the messages table has {facts.rows.value:,} rows ({facts.rows.source}), above {very_large:,}: "
+            "one garbage-collection pass may not be enough")
+    if facts.jobs or high_traffic(facts):
+        note += "; the API GC job must repeat until its callbacks report no error"
+    return Decision(Verdict.PASS, note)
+
+
+def decide(facts: GcFacts, very_large: int) -> dict[str, Decision]:
+    """Every GC decision at once: the table the unit tests enumerate."""
+    return {"GC-002": settings_known(facts), "GC-003": automatic_gc_matches(facts),
+            "GC-004": api_gc_scheduled(facts), "GC-005": api_gc_discouraged(facts),
+            "GC-006": very_large_note(facts, very_large)}

@@ -1,0 +1,93 @@
+"""The client's REST API, read-only: one login, then GETs.
+
+SPEC §7: an audit never calls `/v1/services/message/gc` and never changes settings. The only
+methods this module can send are the login's POST (which changes nothing on the client) and
+GET; anything else is refused here, before any byte leaves.
+
+>>> api = ApiClient("https://127.0.0.1:9090", verify_tls=True)
+>>> api.login_basic("admin", secret)
+>>> api.get_json("/v1/settings/application")["settings"]["application"]["pass_through"]
+False
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import ssl
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit
+
+from ..errors import FactUnavailable
+from ..timeouts import COMMAND_SECONDS
+
+LOGIN = "/v1/users/login"
+ALLOWED = {("POST", LOGIN), ("GET", None)}
+
+
+class ApiRefused(FactUnavailable):
+    """The API answered but refused (401/403): wrong credentials or token."""
+
+
+class ApiClient:
+    def __init__(self, url: str, verify_tls: bool = True, timeout: float = COMMAND_SECONDS):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FactUnavailable(f"api.url {url!r} is not an http(s) URL", "api")
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self._context = ssl.create_default_context() if verify_tls else _unverified()
+        self._token: str | None = None
+        self.requests: list[tuple[str, str]] = []      # (method, path) sent, for evidence
+
+    def use_token(self, token: str) -> None:
+        self._token = token
+
+    def login_basic(self, username: str, password: str) -> None:
+        """POST /v1/users/login with Basic auth: the client answers a Bearer token."""
+        basic = base64.b64encode(f"{username}:{password}".encode()).decode()
+        body = self._send("POST", LOGIN, {"Authorization": f"Basic {basic}"})
+        try:
+            self._token = body["users"][0]["token"]
+        except (KeyError, IndexError, TypeError):
+            raise FactUnavailable(f"{self.url}{LOGIN} answered without a token", "api") from None
+
+    def get_json(self, path: str) -> dict:
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        return self._send("GET", path, headers)
+
+    def get_text(self, path: str) -> str:
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        return self._send("GET", path, headers, decode=False)
+
+    def _send(self, method: str, path: str, headers: dict, decode: bool = True):
+        if (method, path) not in ALLOWED and (method, None) not in ALLOWED:
+            raise AssertionError(f"the audit never sends {method} {path}")   # SPEC §7
+        request = urllib.request.Request(f"{self.url}{path}", method=method,
+                                         headers={"Accept": "application/json", **headers},
+                                         data=b"{}" if method == "POST" else None)
+        self.requests.append((method, path))
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout, context=self._context) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as exc:
+            error = ApiRefused if exc.code in (401, 403) else FactUnavailable
+            raise error(f"{method} {self.url}{path} answered {exc.code} {exc.reason}", "api") from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise FactUnavailable(f"cannot reach the client's API at {self.url}: {reason}", "api") from None
+        if not decode:
+            return raw.decode("utf-8", "replace")
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise FactUnavailable(f"{method} {self.url}{path} did not answer JSON", "api") from None
+
+
+def _unverified() -> ssl.SSLContext:
+    # profile api.verify_tls: false — for the client's default self-signed certificate
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
