@@ -32,7 +32,8 @@ wait_for() {
 }
 
 # --- packages: apt-get update only when something is missing --------------------------
-wanted=(docker.io docker-compose mariadb-server mariadb-client cron logrotate busybox-static)
+# chromium: tests/lab/test_report_browser.py renders the HTML reports in it, headless.
+wanted=(docker.io docker-compose mariadb-server mariadb-client cron logrotate busybox-static chromium)
 command -v pg_ctlcluster >/dev/null 2>&1 || wanted+=(postgresql-15)
 missing=()
 for pkg in "${wanted[@]}"; do installed "$pkg" || missing+=("$pkg"); done

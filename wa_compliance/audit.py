@@ -9,6 +9,7 @@ from pathlib import Path
 from .errors import UsageError
 from .facts.deployment import DeploymentFacts
 from .model import Result, Severity
+from .outputs.baseline import Baseline
 from .profile import Profile, available_profiles, load_profile, resolve_host
 
 
@@ -18,13 +19,17 @@ class Audit:
     fail_on: Severity = Severity.LOW
     reports_dir: Path = Path("reports")
     exact_counts: bool = False
+    metrics_file: Path | None = None      # --metrics-file
+    plan_file: Path | None = None         # --plan
+    baseline: Baseline = field(default_factory=Baseline)   # --baseline, per host
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     results: dict[str, list[Result]] = field(default_factory=dict)
     _facts: dict[str, DeploymentFacts] = field(default_factory=dict)
 
     @classmethod
     def from_options(cls, hosts: list[str], profiles_dir: str, fail_on: str,
-                     reports_dir: str, exact_counts: bool) -> "Audit":
+                     reports_dir: str, exact_counts: bool, metrics_file: str | None = None,
+                     plan_file: str | None = None, baselines: list[str] | tuple[str, ...] = ()) -> "Audit":
         try:
             threshold = Severity.parse(fail_on)
         except ValueError as exc:
@@ -38,7 +43,17 @@ class Audit:
             if profile.name in profiles:
                 raise UsageError(f"host {profile.name!r} given twice (profiles {profiles[profile.name].path} and {profile.path})")
             profiles[profile.name] = profile
-        return cls(profiles, threshold, Path(reports_dir), exact_counts)
+        outputs = {"--metrics-file": output_path("--metrics-file", metrics_file),
+                   "--plan": output_path("--plan", plan_file)}
+        if outputs["--metrics-file"] and outputs["--metrics-file"] == outputs["--plan"]:
+            raise UsageError(f"--metrics-file and --plan name the same file ({metrics_file})")
+        baseline = Baseline.load(baselines, profiles)
+        return cls(profiles, threshold, Path(reports_dir), exact_counts,
+                   outputs["--metrics-file"], outputs["--plan"], baseline)
+
+    def is_known(self, result: Result) -> bool:
+        """A failure already in the host's --baseline: reported, but it does not fail the run."""
+        return self.baseline.is_known(result)
 
     def facts(self, host: str) -> DeploymentFacts:
         """Gathered once per host per run, whichever checks ask."""
@@ -56,3 +71,17 @@ class Audit:
     def record(self, results: list[Result]) -> None:
         for result in results:
             self.results.setdefault(result.host, []).append(result)
+
+
+def output_path(option: str, value: str | None) -> Path | None:
+    """A file the run will write at its end: its folder must exist now, so that a typo stops
+    the run at once (exit code 4) rather than after the audit."""
+    if not value:
+        return None
+    path = Path(value)
+    if path.is_dir():
+        raise UsageError(f"{option}={value}: is a directory; name a file")
+    folder = path.parent
+    if not folder.is_dir():
+        raise UsageError(f"{option}={value}: folder {folder} does not exist")
+    return path

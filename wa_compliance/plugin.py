@@ -14,7 +14,9 @@ from .audit import Audit
 from .check import Verdict
 from .errors import UsageError, WaComplianceError
 from .model import Outcome, Result, summarize
+from .outputs import is_marked, write_metrics, write_plan
 from .reports import HostRun, write_reports
+from .reports.fleet import write_fleet_index
 
 AUDIT = pytest.StashKey[Audit]()
 VERDICT = pytest.StashKey[Verdict]()
@@ -33,6 +35,15 @@ def pytest_addoption(parser):
                     help="lowest severity whose fail/error fails the run (default: low)")
     group.addoption("--exact-counts", action="store_true", dest="wa_exact_counts",
                     help="count table rows exactly instead of reading the engine's statistics")
+    group.addoption("--metrics-file", default=None, dest="wa_metrics_file", metavar="PATH",
+                    help="also write the run as Prometheus text (node_exporter textfile collector: "
+                         "name it *.prom), replaced atomically")
+    group.addoption("--plan", default=None, dest="wa_plan", metavar="PATH",
+                    help="also write a remediation plan (Markdown) to review: the changes the "
+                         "failing checks call for, per host; nothing is applied")
+    group.addoption("--baseline", action="append", default=[], dest="wa_baselines", metavar="PATH",
+                    help="an earlier results.json: failures already in it are still reported but "
+                         "no longer fail the run (one per host, repeatable)")
 
 
 def pytest_configure(config):
@@ -46,7 +57,9 @@ def pytest_configure(config):
     try:
         audit = Audit.from_options(
             config.option.wa_hosts, config.option.wa_profiles_dir, config.option.wa_fail_on,
-            config.option.wa_reports_dir, config.option.wa_exact_counts)
+            config.option.wa_reports_dir, config.option.wa_exact_counts,
+            metrics_file=config.option.wa_metrics_file, plan_file=config.option.wa_plan,
+            baselines=config.option.wa_baselines)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[AUDIT] = audit
@@ -100,6 +113,8 @@ class AuditRun:
     def __init__(self, audit: Audit, config):
         self.audit, self.config = audit, config
         self.report_paths: dict[str, object] = {}
+        # what else the run wrote, for the summary: (label, path, OSError or None)
+        self.outputs: list[tuple[str, object, OSError | None]] = []
         # xdist workers run checks; the controller alone writes reports
         self.is_worker = hasattr(config, "workerinput")
 
@@ -129,7 +144,9 @@ class AuditRun:
     def _conclude(self, item, verdict: Verdict):
         if not verdict.results:
             verdict.error(_default_subject(item), "the check recorded no result")
-        failing = verdict.failing(self.audit.fail_on)
+        # a failure already in the --baseline is reported (and marked) but fails nothing
+        self.audit.baseline.mark(verdict.results)
+        failing = [r for r in verdict.failing(self.audit.fail_on) if not is_marked(r)]
         if failing:
             pytest.fail("\n".join(_console_line(r) for r in failing), pytrace=False)
         if all(r.outcome == Outcome.SKIP for r in verdict.results):
@@ -154,34 +171,82 @@ class AuditRun:
         if self.is_worker:
             return
         finished = dt.datetime.now(dt.timezone.utc)
+        runs: list[HostRun] = []
+        secrets: list[str] = []
         for host, profile in self.audit.profiles.items():
             results = self.audit.results.get(host)
             if not results:
                 continue
             run = HostRun(host=host, profile=profile.path, started=self.audit.started,
                           finished=finished, tool_version=__version__, results=results)
+            runs.append(run)
+            host_secrets = self.audit.facts(host).secrets()
+            secrets += host_secrets
             try:
-                self.report_paths[host] = write_reports(run, self.audit.reports_dir,
-                                                        secrets=self.audit.facts(host).secrets())
+                self.report_paths[host] = write_reports(run, self.audit.reports_dir, secrets=host_secrets)
             except OSError as exc:
                 self.report_paths[host] = exc
+        written = {host: path for host, path in self.report_paths.items() if not isinstance(path, OSError)}
+        if written:
+            self._output("fleet index", self.audit.reports_dir / "index.html",
+                         lambda: write_fleet_index(self.audit.reports_dir, written))
+        if self.audit.metrics_file:
+            self._output("metrics", self.audit.metrics_file,
+                         lambda: write_metrics(self.audit.metrics_file, runs, secrets))
+        if self.audit.plan_file:
+            self._output("remediation plan", self.audit.plan_file,
+                         lambda: write_plan(self.audit.plan_file, runs, tool_version=__version__,
+                                            fail_on=self.audit.fail_on, secrets=secrets))
+
+    def _output(self, label: str, path, write) -> None:
+        """Write one of the run-wide files; a failure is told in the summary, not raised:
+        the reports are written and the exit code stays the audit's."""
+        try:
+            self.outputs.append((label, write() or path, None))
+        except OSError as exc:
+            self.outputs.append((label, path, exc))
 
     def pytest_terminal_summary(self, terminalreporter):
         if self.is_worker:
             return
         terminalreporter.section("wa-compliance")
         for host in self.audit.profiles:
-            counts = summarize(self.audit.results.get(host, []))
-            line = ", ".join(f"{n} {outcome}" for outcome, n in counts.items())
+            results = self.audit.results.get(host, [])
+            line = _counts_line(results)
             where = self.report_paths.get(host)
             if isinstance(where, OSError):
                 terminalreporter.write_line(f"{host}: {line} — reports NOT written: {where}", red=True)
             elif where is None:
                 terminalreporter.write_line(f"{host}: no check ran")
             else:
-                failed = counts["fail"] + counts["error"]
+                new = sum(1 for r in results if r.outcome in FAILING and not is_marked(r))
+                known = sum(1 for r in results if r.outcome in FAILING and is_marked(r))
                 terminalreporter.write_line(f"{host}: {line} — {where / 'report.html'}",
-                                            red=bool(failed), green=not failed)
+                                            red=bool(new), yellow=bool(known and not new),
+                                            green=not new and not known)
+        for label, path, problem in self.outputs:
+            if problem is None:
+                terminalreporter.write_line(f"{label}: {path}")
+            else:
+                terminalreporter.write_line(f"{label} NOT written to {path}: {_os_error(problem)}", red=True)
+
+
+FAILING = (Outcome.FAIL, Outcome.ERROR)
+
+
+def _counts_line(results: list[Result]) -> str:
+    """`3 pass, 2 fail (1 already in the baseline), 0 error, 0 skip, 0 waived`"""
+    counts = summarize(results)
+    parts = []
+    for outcome, n in counts.items():
+        known = sum(1 for r in results if str(r.outcome) == outcome and is_marked(r))
+        parts.append(f"{n} {outcome}" + (f" ({known} already in the baseline)" if known else ""))
+    return ", ".join(parts)
+
+
+def _os_error(exc: OSError) -> str:
+    """`Permission denied` rather than `[Errno 13] Permission denied: '/x/.y.tmp'`."""
+    return exc.strerror or str(exc)
 
 
 def _default_subject(item) -> str:

@@ -63,6 +63,7 @@ def test_the_database_password_appears_in_no_report_and_no_console_line(lab_biz,
         run = audit("--host=lab", "-v", "-rA")
     assert password not in run.console
     written = [p for p in (tmp_path / "reports").rglob("*") if p.is_file()]
-    assert {p.name for p in written} == {"results.json", "junit.xml", "report.html"}
+    # the run's three reports, the fleet index and the host's history
+    assert {p.name for p in written} == {"results.json", "junit.xml", "report.html", "index.html", "history.jsonl"}
     for path in written:
         assert password not in path.read_text(), path

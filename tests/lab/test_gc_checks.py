@@ -156,3 +156,13 @@ def test_an_audit_sends_only_the_login_and_gets(biz, audit, tmp_path):
     assert {(r["method"], r["path"].split("?")[0]) for r in requests} <= {
         ("POST", "/v1/users/login"), ("GET", "/v1/settings/application"), ("GET", "/metrics")}
     assert sum(r["method"] == "POST" for r in requests) == 1, requests
+
+
+def test_without_a_name_prefix_the_table_is_found_among_the_accounts_databases(biz, audit, tmp_path):
+    """db.env without WA_DB_NAME_PREFIX: every database the account can see is searched."""
+    unprefixed = tmp_path / "db.env"
+    unprefixed.write_text("".join(line for line in biz.db_env_path.read_text().splitlines(keepends=True)
+                                  if not line.startswith("WA_DB_NAME_PREFIX")))
+    run = audit_gc(audit, biz, tmp_path, deployment={"db_env": str(unprefixed)})
+    result = outcome(run, "GC-001")
+    assert result["outcome"] == "pass" and result["subject"] == f"{biz.db_name}.messages", result

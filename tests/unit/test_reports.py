@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import json
@@ -289,12 +290,14 @@ def test_html_is_self_contained(tmp_path):
 def test_html_escapes_every_value(tmp_path):
     results = [result(outcome=Outcome.FAIL, subject=XSS, message=XSS, remediation=XSS,
                       evidence={XSS: XSS}),
+               dataclasses.replace(result("ENV-003", subject=XSS, evidence={"x": XSS}), title=XSS),
                result("LOG-005", outcome=Outcome.WAIVED, subject=XSS,
                       waiver={**WAIVER, "reason": XSS}),
                result("GC-004", outcome=Outcome.SKIP, message=XSS)]
     page = read(write_reports(host_run(results, profile=XSS), tmp_path), "report.html")
     assert "<script" not in page.lower()
-    assert html.escape(XSS) in page or "&lt;script&gt;" in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
+    assert f'title="{html.escape(XSS)}"'.replace("&#x27;", "&#39;") in page
 
 
 def test_html_header_summary_and_score(written):
@@ -326,8 +329,60 @@ def test_html_lists_failures_first_most_severe_first(tmp_path):
     assert failures.index("VOL-001") < failures.index("LOG-002")
     assert "ENV-001" not in failures
     assert page.index('id="failures"') < page.index('id="results"')
-    assert "<pre>Set WA_DB_PORT in db.env to the database server&#39;s TCP port.</pre>" in failures
+    assert '<pre class="paste">Set WA_DB_PORT in db.env to the database server&#39;s TCP port.</pre>' in failures
     assert "<details><summary>Evidence</summary>" in failures
+    assert failures.index('id="failure-1"') < failures.index("VOL-001") < failures.index('id="failure-2"')
+
+
+def test_html_results_table_links_a_failing_row_to_its_failure_entry(tmp_path):
+    results = [result("ENV-001", outcome=Outcome.PASS, evidence={"seen": "passing evidence"}),
+               result("VOL-001", outcome=Outcome.FAIL, severity=Severity.CRITICAL)]
+    page = read(write_reports(host_run(results), tmp_path), "report.html")
+    table = page[page.index('id="results"'):page.index('id="waivers"')]
+    assert '<a href="#failure-1">' in table and 'id="failure-1"' in page
+    assert "passing evidence" in table               # a passing row keeps its own evidence
+
+
+def test_html_evidence_is_folded_on_screen_and_printed_open(tmp_path):
+    results = [result(outcome=Outcome.FAIL, evidence={"mount": "wamedia-ro"}),
+               result("CRON-001", subject="host", outcome=Outcome.PASS, evidence={"line": "cron-ok"})]
+    page = read(write_reports(host_run(results), tmp_path), "report.html")
+    style = page[page.index("@media print"):page.index("</style>")]
+    assert "details { display: none; }" in style and ".print-only { display: block; }" in style
+    assert ".print-only { display: none; }" in page[:page.index("@media")]
+    for value in ("wamedia-ro", "cron-ok"):
+        folded = re.findall(r"<details><summary>Evidence</summary><pre>(.*?)</pre></details>", page, re.S)
+        printed = re.findall(r'class="print-only">(?:<p class="label">Evidence</p><pre>)?(.*?)</pre>', page, re.S)
+        assert any(value in text for text in folded), value
+        assert any(value in text for text in printed), value
+
+
+def test_html_matrix_has_a_total_per_severity():
+    totals = html_report.severity_totals(html_report.matrix(sample_results()))
+    by_severity = {c["severity"]: (c["failing"], c["total"]) for c in totals}
+    assert by_severity == {"critical": (2, 2), "high": (0, 3), "medium": (0, 0), "low": (0, 1),
+                           "info": (0, 0), "all": (2, 6)}
+
+
+@pytest.mark.parametrize("waiver, outcome, expected", [
+    ({"expires": "2026-12-10", "state": "active"}, Outcome.WAIVED, "active, 12 days left"),
+    ({"expires": "2026-11-29", "state": "active"}, Outcome.WAIVED, "active, 1 day left"),
+    ({"expires": "2026-11-28", "state": "active"}, Outcome.WAIVED, "active, last day"),
+    ({"expires": "2026-10-31", "state": "expired"}, Outcome.FAIL, "expired on 2026-10-31"),
+    ({"expires": "someday", "state": "active"}, Outcome.WAIVED, "active"),
+])
+def test_html_waiver_state_says_how_long_it_still_holds(waiver, outcome, expected):
+    assert html_report.waiver_state(waiver, outcome, T0) == expected
+
+
+def test_html_shows_an_expired_waiver_and_its_failure(tmp_path):
+    expired = {**WAIVER, "expires": "2026-10-31", "state": "expired"}
+    results = [result("LOG-005", outcome=Outcome.FAIL, message="34 archived files (waiver expired on 2026-10-31)",
+                      waiver=expired)]
+    page = read(write_reports(host_run(results), tmp_path), "report.html")
+    waivers = page[page.index('id="waivers"'):page.index('id="skipped"')]
+    assert 'class="waiver-expired"' in waivers and "expired on 2026-10-31" in waivers
+    assert "waiver expired on 2026-10-31" in page[page.index('id="failures"'):page.index('id="changes"')]
 
 
 def test_html_shows_waivers_with_expiry_and_skips_with_reason(written):
@@ -383,6 +438,9 @@ def test_previous_run_diff_lists_new_failures_fixed_and_still_failing(tmp_path):
     assert changed.index("New failures (2)") < changed.index("GC-003") < changed.index("Fixed (1)")
     assert changed.index("Fixed (1)") < changed.index("ENV-002") < changed.index("Still failing (1)")
     assert changed.index("Still failing (1)") < changed.index("VOL-002")
+    # a relative link from reports/prod1/<run>/ to the previous run's page, its sibling
+    assert '<a href="../20261128T171500Z/report.html" class="previous-report">' in changed
+    assert (second / "../20261128T171500Z/report.html").resolve().is_file()
 
 
 def test_waived_or_skipped_now_counts_as_no_longer_failing():
@@ -468,3 +526,193 @@ def test_scrub_leaves_the_callers_results_untouched(tmp_path):
     results = [result(message=f"pw {SECRET}", evidence={"pw": SECRET})]
     write_reports(host_run(results), tmp_path, secrets=[SECRET])
     assert results[0].message == f"pw {SECRET}" and results[0].evidence == {"pw": SECRET}
+
+
+# -- fleet index (DIR/index.html, DIR/<host>/history.jsonl) ---------------------------------
+from html.parser import HTMLParser                                         # noqa: E402
+
+from wa_compliance.reports import fleet                                    # noqa: E402
+
+
+class HostRows(HTMLParser):
+    """The index's host rows: {host: {"class", "cells": {label: text}, "href"}}."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self.scripts = {}, 0
+        self._row = self._label = None
+        self._in_svg = False            # the sparkline's <title> repeats the trend: not a cell's text
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "script":
+            self.scripts += 1
+        if tag == "svg":
+            self._in_svg = True
+        if tag == "tr" and "host" in (attrs.get("class") or "").split():
+            self._row = {"class": attrs["class"], "cells": {}, "href": None}
+        elif tag == "td" and self._row is not None:
+            self._label = attrs.get("data-label")
+            self._row["cells"][self._label] = ""
+        elif tag == "a" and self._row is not None and "report" in (attrs.get("class") or ""):
+            self._row["href"] = attrs["href"]
+
+    def handle_data(self, data):
+        if self._row is not None and self._label and not self._in_svg:
+            self._row["cells"][self._label] += data
+
+    def handle_endtag(self, tag):
+        if tag == "svg":
+            self._in_svg = False
+        elif tag == "td":
+            self._label = None
+        elif tag == "tr" and self._row is not None:
+            self.rows[" ".join(self._row["cells"]["host"].split())] = self._row
+            self._row = None
+
+
+def index_rows(reports_dir: Path) -> dict:
+    parser = HostRows()
+    parser.feed(read(reports_dir, "index.html"))
+    assert parser.scripts == 0
+    return parser.rows
+
+
+def history_lines(reports_dir: Path, host: str) -> list[dict]:
+    return [json.loads(line) for line in read(reports_dir / host, "history.jsonl").splitlines()]
+
+
+def audit_run(reports_dir, host, day, results=None):
+    """One run of one host on day `day`, its reports written, as the plugin does."""
+    return write_reports(host_run(results, host=host, started=T0 + dt.timedelta(days=day)), reports_dir)
+
+
+def test_fleet_index_has_one_row_per_host_with_counts_and_a_relative_link(tmp_path):
+    runs = {"prod2": audit_run(tmp_path, "prod2", 0, [result()]), "prod1": audit_run(tmp_path, "prod1", 0)}
+    index = fleet.write_fleet_index(tmp_path, runs)
+    assert index == tmp_path / "index.html"
+    rows = index_rows(tmp_path)
+    assert list(rows) == ["prod1", "prod2"]                        # by host name
+    prod1 = rows["prod1"]["cells"]
+    assert (prod1["status"].strip(), prod1["pass"], prod1["fail"], prod1["error"], prod1["skip"],
+            prod1["waived"], prod1["score"]) == ("FAIL", "2", "1", "1", "1", "1", "50.0 %")
+    assert rows["prod2"]["cells"]["status"].strip() == "PASS"
+    for host, row in rows.items():
+        assert row["href"] == f"{host}/{runs[host].name}/report.html"
+        assert (tmp_path / row["href"]).is_file()
+        assert "stale" not in row["class"]
+
+
+def test_fleet_history_gets_one_line_per_run_and_survives_pruned_run_folders(tmp_path):
+    import shutil
+    first = audit_run(tmp_path, HOST, 0)
+    fleet.write_fleet_index(tmp_path, {HOST: first})
+    fleet.write_fleet_index(tmp_path, {HOST: first})                # same run again: no new line
+    second = audit_run(tmp_path, HOST, 1, [result()])
+    fleet.write_fleet_index(tmp_path, {HOST: second})
+    lines = history_lines(tmp_path, HOST)
+    assert [line["run"] for line in lines] == [first.name, second.name]
+    assert lines[0] == {"run": first.name, "started": "2026-11-28T17:15:00Z", "finished": "2026-11-28T17:16:23Z",
+                        "summary": {"pass": 2, "fail": 1, "error": 1, "skip": 1, "waived": 1}, "score": 50.0}
+    assert lines[1]["score"] == 100.0
+    shutil.rmtree(first)
+    third = audit_run(tmp_path, HOST, 2, [result(outcome=Outcome.FAIL)])
+    fleet.write_fleet_index(tmp_path, {HOST: third})
+    assert [line["score"] for line in history_lines(tmp_path, HOST)] == [50.0, 100.0, 0.0]
+    trend = index_rows(tmp_path)[HOST]["cells"]["trend"]
+    assert "fail+error: 2 → 0 → 1" in " ".join(trend.split())
+    page = read(tmp_path, "index.html")
+    assert "50.0 % → 100.0 % → 0.0 %" in page and "<polyline" in page
+
+
+def test_fleet_trend_shows_the_last_runs_only(tmp_path):
+    for day in range(fleet.TREND_RUNS + 3):
+        fleet.write_fleet_index(tmp_path, {HOST: audit_run(tmp_path, HOST, day, [result()])})
+    assert len(history_lines(tmp_path, HOST)) == fleet.TREND_RUNS + 3
+    trend = " ".join(index_rows(tmp_path)[HOST]["cells"]["trend"].split())
+    assert trend.count("→") == fleet.TREND_RUNS - 1
+
+
+def test_fleet_hosts_not_in_this_run_keep_their_row_marked_with_their_last_run(tmp_path):
+    fleet.write_fleet_index(tmp_path, {"prod1": audit_run(tmp_path, "prod1", 0),
+                                       "prod2": audit_run(tmp_path, "prod2", 0, [result()])})
+    fleet.write_fleet_index(tmp_path, {"prod1": audit_run(tmp_path, "prod1", 3)})
+    rows = index_rows(tmp_path)
+    assert list(rows) == ["prod1", "prod2"]
+    assert "stale" not in rows["prod1"]["class"] and "stale" in rows["prod2"]["class"]
+    assert "2026-12-01T17:15:00Z" in rows["prod1"]["cells"]["last run"]
+    assert "2026-11-28T17:15:00Z" in rows["prod2"]["cells"]["last run"]
+    assert "not in this run" in rows["prod2"]["cells"]["last run"]
+    assert rows["prod2"]["href"] == "prod2/20261128T171500Z/report.html"
+
+
+def test_fleet_index_fills_in_hosts_and_runs_it_was_not_told_about(tmp_path):
+    # runs written before the index existed (or by a run that did not call it)
+    audit_run(tmp_path, "old", 0, [result(outcome=Outcome.FAIL)])
+    audit_run(tmp_path, "old", 1, [result()])
+    (tmp_path / "screenshots").mkdir()                               # not a host: no latest, no history
+    fleet.write_fleet_index(tmp_path, {"new": audit_run(tmp_path, "new", 2, [result()])})
+    assert list(index_rows(tmp_path)) == ["new", "old"]
+    assert [line["score"] for line in history_lines(tmp_path, "old")] == [0.0, 100.0]
+
+
+def test_fleet_index_is_the_same_whatever_the_order_results_and_hosts_came_in(tmp_path):
+    results = sample_results()
+    a, b = tmp_path / "a", tmp_path / "b"
+    runs_a = {h: audit_run(a, h, 0, results) for h in ("prod1", "prod2", "prod3")}
+    runs_b = {h: audit_run(b, h, 0, list(reversed(results))) for h in ("prod3", "prod1", "prod2")}
+    fleet.write_fleet_index(a, runs_a)
+    fleet.write_fleet_index(b, runs_b)
+    assert read(a, "index.html") == read(b, "index.html")
+    for host in runs_a:
+        assert read(a / host, "history.jsonl") == read(b / host, "history.jsonl")
+
+
+def test_fleet_writes_leave_no_temp_file_and_tolerate_a_torn_history_line(tmp_path):
+    fleet.write_fleet_index(tmp_path, {HOST: audit_run(tmp_path, HOST, 0)})
+    with open(tmp_path / HOST / "history.jsonl", "a", encoding="utf-8") as stream:
+        stream.write('{"run": "2026112')                             # a writer killed mid-line
+    fleet.write_fleet_index(tmp_path, {HOST: audit_run(tmp_path, HOST, 1)})
+    assert len(history_lines(tmp_path, HOST)) == 2
+    assert [p.name for p in tmp_path.rglob(".*")] == []
+
+
+def test_fleet_index_escapes_host_names_and_quotes_their_links(tmp_path):
+    host = "<script>x"
+    run = audit_run(tmp_path, host, 0, [result(subject=XSS, outcome=Outcome.FAIL)])
+    fleet.write_fleet_index(tmp_path, {host: run})
+    page = read(tmp_path, "index.html")
+    assert "<script" not in page and "&lt;script&gt;x" in page
+    [row] = index_rows(tmp_path).values()
+    assert row["href"] == f"%3Cscript%3Ex/{run.name}/report.html"
+
+
+def test_fleet_row_says_when_its_report_was_removed(tmp_path):
+    run = audit_run(tmp_path, HOST, 0)
+    fleet.write_fleet_index(tmp_path, {HOST: run})
+    (run / "report.html").unlink()
+    fleet.write_fleet_index(tmp_path, {})
+    row = index_rows(tmp_path)[HOST]
+    assert row["href"] is None and "report removed" in row["cells"]["report"]
+
+
+def test_fleet_index_of_an_empty_folder_says_so(tmp_path):
+    fleet.write_fleet_index(tmp_path / "new", {})
+    assert "No host audited yet." in read(tmp_path / "new", "index.html")
+
+
+def test_fleet_index_is_self_contained(tmp_path):
+    fleet.write_fleet_index(tmp_path, {HOST: audit_run(tmp_path, HOST, 0)})
+    page = read(tmp_path, "index.html")
+    assert not REMOTE.search(page) and "url(" not in page and "@import" not in page
+    for tag in ("<script", "<link", "<img", "<iframe", "<object", "<embed"):
+        assert tag not in page.lower()
+    assert 'name="viewport"' in page and "@media print" in page and "@media (max-width" in page
+
+
+def test_fleet_writers_sharing_a_folder_lose_no_history_line(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+    runs = [audit_run(tmp_path, HOST, day, [result()]) for day in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda run: fleet.write_fleet_index(tmp_path, {HOST: run}), runs))
+    assert [line["run"] for line in history_lines(tmp_path, HOST)] == [run.name for run in runs]

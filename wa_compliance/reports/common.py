@@ -12,10 +12,12 @@ import dataclasses
 import datetime as dt
 import enum
 import math
+import os
 import re
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 from ..model import Outcome, Result, Severity
@@ -76,6 +78,42 @@ def section_rank(section: str) -> tuple[int, str]:
 
 def is_failing(result: Result) -> bool:
     return result.outcome in FAILING
+
+
+# -- score ------------------------------------------------------------------------------
+def score_value(counts: Mapping[str, int]) -> float | None:
+    """passed / (passed + failed + error) in percent, to one decimal; None when nothing was
+    judged (skips and waivers neither raise nor lower the score)."""
+    judged = counts.get("pass", 0) + counts.get("fail", 0) + counts.get("error", 0)
+    if not judged:
+        return None
+    return round(100 * counts.get("pass", 0) / judged, 1)
+
+
+def score_text(score: float | None) -> str:
+    """`87.5 %`, or `n/a` when nothing was judged."""
+    return "n/a" if score is None else f"{score:.1f} %"
+
+
+def run_status(counts: Mapping[str, int]) -> str:
+    """FAIL when anything failed or could not be evaluated, else PASS."""
+    return "FAIL" if counts.get("fail", 0) or counts.get("error", 0) else "PASS"
+
+
+# -- files ------------------------------------------------------------------------------
+def atomic_write(path: Path, text: str) -> None:
+    """Write text to path through a temp file in the same folder and a rename, so a reader
+    (a browser, a CI job collecting artifacts) sees the old file or the new one, never half."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(temp, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
 
 
 # -- scrub ------------------------------------------------------------------------------

@@ -15,11 +15,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from .common import FAILING_NAMES, folder_stamp, severity_rank
 from .json_report import FILENAME as RESULTS_FILENAME
 
 LATEST = "latest"
+REPORT_FILENAME = "report.html"
+# load_previous notes here which run folder the document came from (never written to a file)
+RUN_FOLDER_KEY = "_run_folder"
 FIRST_RUN = "first run for this host"
 MAX_RUNS_PER_SECOND = 1000
 
@@ -31,6 +35,7 @@ class Changes:
     """The previous run against this one, keyed by (check ID, subject)."""
 
     previous: str | None = None     # when the previous run started, if there is one
+    previous_report: str | None = None  # its report.html, relative to this run's folder
     note: str | None = None         # why there is nothing to compare with
     new_failures: list[dict[str, Any]] = field(default_factory=list)
     fixed: list[dict[str, Any]] = field(default_factory=list)
@@ -91,7 +96,14 @@ def load_previous(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
     problem = _shape_problem(document)
     if problem:
         return None, f"previous run's {RESULTS_FILENAME} is not usable: {problem}"
+    run_folder = _target(latest)
+    if _is_plain_name(run_folder) and (folder / run_folder / REPORT_FILENAME).is_file():
+        document[RUN_FOLDER_KEY] = run_folder
     return document, None
+
+
+def _is_plain_name(name: str) -> bool:
+    return name not in ("", ".", "..", "?") and "/" not in name and "\\" not in name
 
 
 def _target(link: Path) -> str:
@@ -150,6 +162,10 @@ def compare(previous: dict[str, Any] | None, current: Iterable[dict[str, Any]],
         return Changes(note=problem or FIRST_RUN)
     before, now = index(previous["results"]), index(current)
     changes = Changes(previous=str(previous.get("started") or "unknown"))
+    run_folder = previous.get(RUN_FOLDER_KEY)
+    if isinstance(run_folder, str) and _is_plain_name(run_folder):
+        # run folders are siblings: reports/<host>/<run>/report.html
+        changes.previous_report = f"../{quote(run_folder)}/{REPORT_FILENAME}"
     for key in now.keys() | before.keys():
         was = key in before and is_failing(before[key])
         still_present = key in now

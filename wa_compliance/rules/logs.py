@@ -121,7 +121,7 @@ def archived_log_of(name: str) -> str:
             stem = stem[: -len(extension)]
             break
     stem = re.sub(r"\d+", "N", stem)
-    return re.sub(r"([._-]N)+$", "", stem) or name
+    return re.sub(r"([._-]N)+$", "", stem) or stem     # a name of numbers only keeps its shape
 
 
 def is_compressed(name: str) -> bool:

@@ -89,7 +89,10 @@ class DatabaseSession:
                                                      "AND datallowconn ORDER BY datname", (_like(prefix),))]
         found = []
         for database in (d for d in names if d not in SYSTEM_DATABASES):
-            found += self._pg_tables(database, table)
+            try:
+                found += self._pg_tables(database, table)
+            except FactUnavailable:
+                continue              # a database this account may not connect to holds nothing of its own
         return found
 
     def table(self, database: str, table: str) -> TableSize | None:
