@@ -201,7 +201,10 @@ class ApiServer:
             stat = Path(f"/proc/{pid}/stat").read_text()
         except OSError:
             return False
-        ours = {str(SERVER_SCRIPT).encode(), str(self.state_dir).encode()} <= set(arguments)
+        # identified by its deployment's state folder and the script's name: another checkout of
+        # this repository runs the same server from another path
+        ours = str(self.state_dir).encode() in arguments and any(
+            argument.endswith(SERVER_SCRIPT.name.encode()) for argument in arguments)
         return ours and stat[stat.rindex(")") + 2] != "Z"
 
     def _ensure_running(self, server_config: dict) -> None:

@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests.private_lab import private_lab
 import yaml
 from dotenv.parser import parse_stream
 
@@ -62,11 +64,7 @@ def container_env(name: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    deployment = Lab(project=f"labtest{os.getpid()}", topology="single", engine="mysql",
-                     root=tmp_path_factory.mktemp("wa-lab"))
-    deployment.up()
-    yield deployment
-    deployment.down()
+    yield from private_lab(tmp_path_factory, "labtest")
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,13 @@ a moment: every deployment on this host loses it meanwhile.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.private_lab import private_lab
 
 from lab import Lab
 from lab import cron as host_cron
@@ -63,11 +64,7 @@ def cron_processes() -> list[int]:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    deployment = Lab(project=f"labcron{os.getpid()}", topology="single", engine="mysql",
-                     root=tmp_path_factory.mktemp("wa-lab"))
-    deployment.up()
-    yield deployment
-    deployment.down()
+    yield from private_lab(tmp_path_factory, "labcron")
 
 
 @pytest.fixture
