@@ -230,12 +230,21 @@ class ApiServer:
             lines = log.read_text().strip().splitlines() or ["no output"]
             raise LabError(f"the API stand-in did not start on {self.url}: {lines[-1]}")
 
+    def _servers(self) -> list[int]:
+        """This deployment's server processes: the recorded one, and any whose record was lost
+        (e.g. a crash between starting and recording)."""
+        found = [int(entry.name) for entry in Path("/proc").iterdir()
+                 if entry.name.isdigit() and self._alive(int(entry.name))]
+        return sorted(found)
+
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL) and wait until it is gone."""
-        pid = self.pid()
-        if pid is not None:
+        for pid in self._servers():
             for signal_number in (signal.SIGTERM, signal.SIGKILL):
-                os.kill(pid, signal_number)
+                try:
+                    os.kill(pid, signal_number)
+                except ProcessLookupError:
+                    break                           # gone meanwhile
                 if self._gone_within(pid, STOP_SECONDS):
                     break
             else:
