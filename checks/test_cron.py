@@ -10,23 +10,10 @@ a cron.d file cron skips (a dot in its name, group-writable...) cleans nothing.
 """
 
 from wa_compliance.check import check
-from wa_compliance.errors import FactUnavailable
-from wa_compliance.parsers.cleanup_command import CLEANUP, ContainerView
+from wa_compliance.parsers.cleanup_command import CLEANUP
 from wa_compliance.parsers.schedule import parse_window, schedule_facts
 from wa_compliance.rules import cron as rules
 from wa_compliance.subjects import containers_to_check, snapshots
-
-
-def _coverage(deployment, containers):
-    # the image as `docker ps` shows it is what its ancestor= filter matches against
-    listed = {c["id"]: c["image"] for c in deployment.engine_containers}
-    views = [ContainerView(c.name, c.id, listed.get(c.id, c.image), c.labels, "running") for c in containers]
-    engine = [ContainerView(c["name"], c["id"], c["image"], c["labels"], c["status"]) for c in deployment.engine_containers]
-    try:
-        destroyed = deployment.destroyed_containers
-    except FactUnavailable:
-        destroyed = {}                 # only sharpens "most likely meant"; never blocks the check
-    return rules.coverage(rules.cleanup_jobs(deployment.crontabs), views, engine, destroyed)
 
 
 def _window(deployment):
@@ -66,7 +53,7 @@ def test_cron_002_every_container_cleaned(deployment, verdict):
     containers = containers_to_check(deployment, verdict)
     if not containers:
         return
-    found = _coverage(deployment, containers)
+    found = deployment.cleanup_coverage
     suggestion = _suggestion(deployment, containers)
     unreadable = [s.path for s in deployment.host_cron.sources if s.state == "unreadable"]
     for container in containers:
@@ -91,7 +78,7 @@ def test_cron_002_every_container_cleaned(deployment, verdict):
 def _judged_jobs(deployment, verdict):
     """The cleanup entries of this deployment, each with its schedule's facts."""
     containers = containers_to_check(deployment, verdict)
-    jobs = _coverage(deployment, containers).relevant_jobs() if containers else []
+    jobs = deployment.cleanup_coverage.relevant_jobs() if containers else []
     if containers and not jobs:
         verdict.skipped(deployment.name, "no cron entry runs cleanup.sh for this deployment (see CRON-002)")
     for job in jobs:

@@ -9,15 +9,11 @@ messages as read; above 10,000,000 rows one call may not be enough. API-driven G
 otherwise.
 
 Reads: the engine's statistics (one read-only session), `GET /v1/settings/application` and
-`GET /metrics` after one login (never a PUT or PATCH), host cron. Decisions: rules/gc.py.
+`GET /metrics` after one login (never a PUT or PATCH), host cron, gathered once per host by
+facts/gc.py. Decisions: rules/gc.py.
 """
 
-from urllib.parse import urlsplit
-
 from wa_compliance.check import check
-from wa_compliance.errors import FactUnavailable
-from wa_compliance.parsers.gc_job import GcCommandError, gc_calls
-from wa_compliance.parsers.schedule import parse_window, schedule_facts
 from wa_compliance.rules import gc as rules
 
 SETTINGS_PATCH = ('PATCH /v1/settings/application with {"db_garbagecollector_enable": %s} '
@@ -26,83 +22,6 @@ SETTINGS_PATCH = ('PATCH /v1/settings/application with {"db_garbagecollector_ena
 
 def _thresholds(deployment):
     return deployment.profile.thresholds
-
-
-def _rows(deployment):
-    try:
-        table = deployment.messages_table
-    except FactUnavailable:
-        return None
-    return rules.Known(table.rows, f"{table.name}, {table.source}")
-
-
-def _settings(deployment):
-    """(pass_through, automatic GC, why the API could not tell): from the API, else as declared."""
-    try:
-        application = deployment.application_settings
-    except FactUnavailable as exc:
-        declared = deployment.profile.settings
-        why = f"the API could not be read ({exc})"
-        return (_declared("settings.pass_through", declared.pass_through, why),
-                _declared("settings.db_garbagecollector_enable", declared.db_garbagecollector_enable, why), why)
-    where = "GET /v1/settings/application"
-    pass_through = application.get("pass_through")
-    newer = application.get("garbagecollector_enable")
-    if isinstance(newer, dict) and "messages" in newer:
-        auto_gc = rules.Known(bool(newer["messages"]), f"{where}, garbagecollector_enable.messages")
-    elif "db_garbagecollector_enable" in application:
-        auto_gc = rules.Known(bool(application["db_garbagecollector_enable"]), f"{where}, db_garbagecollector_enable")
-    else:
-        auto_gc = None
-    return (None if pass_through is None else rules.Known(bool(pass_through), where)), auto_gc, None
-
-
-def _declared(key, value, why):
-    return None if value is None else rules.Known(value, f"declared in the profile ({key}); {why}")
-
-
-def _traffic(deployment):
-    declared = deployment.profile.traffic.peak_rps
-    if declared is not None:
-        return rules.Known(declared, "declared: traffic.peak_rps")
-    try:
-        return rules.Known(round(deployment.metrics_rps, 1), "Webapp /metrics request counter: the current rate, not the peak")
-    except FactUnavailable:
-        return None
-
-
-def _api_jobs(deployment):
-    """Host cron entries that PUT to this deployment's GC endpoint, with their schedule judged."""
-    window = parse_window(deployment.profile.schedule.off_peak)
-    api_host = urlsplit(deployment.profile.api.url).netloc if deployment.profile.api.url else None
-    jobs = []
-    for crontab, ignored in deployment.crontabs:
-        for entry in crontab.entries:
-            try:
-                urls = gc_calls(entry.command)
-            except GcCommandError:
-                continue
-            if ignored or crontab.ignored or not urls:
-                continue
-            if api_host and not any(urlsplit(u).netloc in ("", api_host) for u in urls):
-                continue                      # another deployment's GC job on the same host
-            try:
-                schedule = schedule_facts(entry.schedule)
-            except ValueError:
-                continue
-            jobs.append(rules.ApiJob(f"{entry.source}:{entry.line}", schedule.at_least_daily(),
-                                     schedule.runs and not schedule.outside(window), schedule.description))
-    return tuple(jobs)
-
-
-def _facts(deployment):
-    thresholds = _thresholds(deployment)
-    rows = _rows(deployment)
-    pass_through, auto_gc, api_problem = _settings(deployment)
-    return rules.GcFacts(
-        size=rules.size_class(rows.value if rows else None, thresholds.large_table_rows, thresholds.very_large_table_rows),
-        rows=rows, pass_through=pass_through, auto_gc=auto_gc, rps=_traffic(deployment),
-        jobs=_api_jobs(deployment), api_gc_rps=thresholds.api_gc_rps, api_problem=api_problem)
 
 
 def _record(verdict, subject, decision, remediation=None):
@@ -130,14 +49,14 @@ def test_gc_001_messages_table_size(deployment, verdict):
                    "settings.db_garbagecollector_enable in the profile.", upgrade=True)
 def test_gc_002_settings_known(deployment, verdict):
     """R-GC: the GC rule depends on pass_through and db_garbagecollector_enable."""
-    _record(verdict, deployment.name, rules.settings_known(_facts(deployment)))
+    _record(verdict, deployment.name, rules.settings_known(deployment.gc_facts))
 
 
 @check("GC-003", "at ≤ 120 rps, automatic GC equals pass_through", "high",
        remediation="Make automatic GC equal pass_through.", upgrade=True)
 def test_gc_003_automatic_gc_matches_pass_through(deployment, verdict):
     """R-GC: automatic GC enabled with pass_through enabled, disabled with it disabled (high for large tables)."""
-    facts = _facts(deployment)
+    facts = deployment.gc_facts
     decision = rules.automatic_gc_matches(facts)
     value = str(bool(facts.pass_through and facts.pass_through.value)).lower()
     _record(verdict, deployment.name, decision, remediation=f"Send by hand: {SETTINGS_PATCH % (value, value)}")
@@ -149,18 +68,18 @@ def test_gc_003_automatic_gc_matches_pass_through(deployment, verdict):
                    "https://WEBAPP:443/v1/services/message/gc", upgrade=True)
 def test_gc_004_api_gc_scheduled(deployment, verdict):
     """R-GC: above 120 requests/second, GC through the API once every 24 h in an off-peak window."""
-    _record(verdict, deployment.name, rules.api_gc_scheduled(_facts(deployment)))
+    _record(verdict, deployment.name, rules.api_gc_scheduled(deployment.gc_facts))
 
 
 @check("GC-005", "at ≤ 120 rps, no API-driven GC is scheduled (discouraged)", "low",
        remediation="Remove the cron job calling PUT /v1/services/message/gc and rely on automatic GC (GC-003).")
 def test_gc_005_api_gc_discouraged(deployment, verdict):
     """R-GC: API-driven GC ties cleanup to the integration and is best avoided below 120 rps."""
-    _record(verdict, deployment.name, rules.api_gc_discouraged(_facts(deployment)))
+    _record(verdict, deployment.name, rules.api_gc_discouraged(deployment.gc_facts))
 
 
 @check("GC-006", "very large table: one GC call may not be enough", "info",
        remediation="Repeat the GC call until its callbacks report no error.", upgrade=True)
 def test_gc_006_very_large_table(deployment, verdict):
     """R-GC: above 10,000,000 rows the GC API request may have to run several times."""
-    _record(verdict, deployment.name, rules.very_large_note(_facts(deployment), _thresholds(deployment).very_large_table_rows))
+    _record(verdict, deployment.name, rules.very_large_note(deployment.gc_facts, _thresholds(deployment).very_large_table_rows))

@@ -13,8 +13,12 @@ import re
 from urllib.parse import urlsplit
 
 from ..envfile import EnvFile, parse_env_file
+from ..parsers.cleanup_command import ContainerView
 from ..parsers.crontab import Crontab, cron_d_ignored_reason, parse_crontab
+from ..rules.cron import Coverage, cleanup_jobs, coverage
+from ..rules.gc import GcFacts
 from ..transport.api import ApiClient
+from .gc import gather_gc_facts
 from .traffic import sample_request_rate
 from ..errors import EnvFileError, FactUnavailable
 from ..profile import Profile
@@ -26,7 +30,7 @@ from .inside import InsideSnapshot, inside_argv, parse_inside
 from .media_probe import MediaProbeReport, run_media_probe
 from ..transport.database import DatabaseSession, DbLogin, ServerInfo, TableSize
 from ..transport.host import FileSnapshot, HostTransport
-from .cached import fact
+from .cached import fact, gathered_value
 
 ENGINES = ("MYSQL", "PGSQL")
 
@@ -142,6 +146,25 @@ class DeploymentFacts:
             parsed.append((parse_crontab(source.content, source.path, source.system), ignored))
         return parsed
 
+    @fact
+    def cleanup_coverage(self) -> Coverage:
+        """Which cron entries run cleanup.sh in which of the deployment's containers, and which
+        name containers that no longer exist."""
+        # the image as `docker ps` shows it is what its ancestor= filter matches against
+        listed = {c["id"]: c["image"] for c in self.engine_containers}
+        views = [ContainerView(c.name, c.id, listed.get(c.id, c.image), c.labels, "running") for c in self.containers]
+        engine = [ContainerView(c["name"], c["id"], c["image"], c["labels"], c["status"]) for c in self.engine_containers]
+        try:
+            destroyed = self.destroyed_containers
+        except FactUnavailable:
+            destroyed = {}                 # only sharpens "most likely meant"; never blocks the check
+        return coverage(cleanup_jobs(self.crontabs), views, engine, destroyed)
+
+    @fact
+    def gc_facts(self) -> GcFacts:
+        """Everything the GC decisions read (table size, settings, traffic, API GC jobs)."""
+        return gather_gc_facts(self)
+
     # -- the client's API ---------------------------------------------------------------------
     @fact
     def api(self) -> ApiClient:
@@ -249,8 +272,9 @@ class DeploymentFacts:
 
     def close(self) -> None:
         """Close what the facts opened (database connections)."""
-        if "_fact_db_session" in self.__dict__ and self.__dict__["_fact_db_session"][0]:
-            self.__dict__["_fact_db_session"][1].close()
+        session = gathered_value(self, "db_session")
+        if session is not None:
+            session.close()
 
     @property
     def db_server_key(self) -> tuple:

@@ -98,7 +98,8 @@ def coverage(jobs: list[CleanupJob], deployment: list[ContainerView], engine: li
     once they run again."""
     result = Coverage()
     mine = {c.name: c for c in deployment}
-    engine = [mine.get(c.name, c) for c in engine] + [c for c in deployment if c.name not in {e.name for e in engine}]
+    listed = {c.name for c in engine}
+    engine = [mine.get(c.name, c) for c in engine] + [c for c in deployment if c.name not in listed]
     for job in jobs:
         book = result.ignored if job.ignored else result.jobs
         for container in covered(job.call, engine):

@@ -1,7 +1,7 @@
 """Read-only access to the deployment's database server (MySQL/MariaDB or PostgreSQL).
 
->>> server = probe_server(DbLogin("MYSQL", "127.0.0.1", 3306, "biz_wa", secret))
->>> server.version
+>>> session = DatabaseSession(DbLogin("MYSQL", "127.0.0.1", 3306, "biz_wa", secret))
+>>> session.server_info().version
 '10.11.19-MariaDB-0+deb12u1'
 """
 
@@ -155,15 +155,6 @@ class DatabaseSession:
             self._connections[key] = (_mysql_connect if self.login.engine == "MYSQL" else _pgsql_connect)(self.login, database)
             self.opened += 1
         return self._connections[key]
-
-
-def probe_server(login: DbLogin) -> ServerInfo:
-    """Log in once, read the server version, log out. Read-only, bounded."""
-    session = DatabaseSession(login)
-    try:
-        return session.server_info()
-    finally:
-        session.close()
 
 
 def _mysql_connect(login: DbLogin, _database):

@@ -1,0 +1,93 @@
+"""What the GC decisions (rules/gc.py) read, each value with where it came from.
+
+Rows from the messages table's statistics; pass_through and automatic GC from
+`GET /v1/settings/application`, else as the profile declares them; traffic declared, else from the
+API's request counter; API GC jobs from host cron, on this deployment's API host and port.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from ..errors import FactUnavailable
+from ..parsers.gc_job import GcCommandError, gc_calls
+from ..parsers.schedule import parse_window, schedule_facts
+from ..rules import gc as rules
+
+
+def _rows(deployment):
+    try:
+        table = deployment.messages_table
+    except FactUnavailable:
+        return None
+    return rules.Known(table.rows, f"{table.name}, {table.source}")
+
+
+def _settings(deployment):
+    """(pass_through, automatic GC, why the API could not tell): from the API, else as declared."""
+    try:
+        application = deployment.application_settings
+    except FactUnavailable as exc:
+        declared = deployment.profile.settings
+        why = f"the API could not be read ({exc})"
+        return (_declared("settings.pass_through", declared.pass_through, why),
+                _declared("settings.db_garbagecollector_enable", declared.db_garbagecollector_enable, why), why)
+    where = "GET /v1/settings/application"
+    pass_through = application.get("pass_through")
+    newer = application.get("garbagecollector_enable")
+    if isinstance(newer, dict) and "messages" in newer:
+        auto_gc = rules.Known(bool(newer["messages"]), f"{where}, garbagecollector_enable.messages")
+    elif "db_garbagecollector_enable" in application:
+        auto_gc = rules.Known(bool(application["db_garbagecollector_enable"]), f"{where}, db_garbagecollector_enable")
+    else:
+        auto_gc = None
+    return (None if pass_through is None else rules.Known(bool(pass_through), where)), auto_gc, None
+
+
+def _declared(key, value, why):
+    return None if value is None else rules.Known(value, f"declared in the profile ({key}); {why}")
+
+
+def _traffic(deployment):
+    declared = deployment.profile.traffic.peak_rps
+    if declared is not None:
+        return rules.Known(declared, "declared: traffic.peak_rps")
+    try:
+        return rules.Known(round(deployment.metrics_rps, 1), "Webapp /metrics request counter: the current rate, not the peak")
+    except FactUnavailable:
+        return None
+
+
+def _api_jobs(deployment):
+    """Host cron entries that PUT to this deployment's GC endpoint, with their schedule judged."""
+    window = parse_window(deployment.profile.schedule.off_peak)
+    api_host = urlsplit(deployment.profile.api.url).netloc if deployment.profile.api.url else None
+    jobs = []
+    for crontab, ignored in deployment.crontabs:
+        for entry in crontab.entries:
+            try:
+                urls = gc_calls(entry.command)
+            except GcCommandError:
+                continue
+            if ignored or crontab.ignored or not urls:
+                continue
+            if api_host and not any(urlsplit(u).netloc in ("", api_host) for u in urls):
+                continue                      # another deployment's GC job on the same host
+            try:
+                schedule = schedule_facts(entry.schedule)
+            except ValueError:
+                continue
+            jobs.append(rules.ApiJob(f"{entry.source}:{entry.line}", schedule.at_least_daily(),
+                                     schedule.runs and not schedule.outside(window), schedule.description))
+    return tuple(jobs)
+
+
+def gather_gc_facts(deployment) -> rules.GcFacts:
+    """The facts GC-002..006 decide on, with where each came from."""
+    thresholds = deployment.profile.thresholds
+    rows = _rows(deployment)
+    pass_through, auto_gc, api_problem = _settings(deployment)
+    return rules.GcFacts(
+        size=rules.size_class(rows.value if rows else None, thresholds.large_table_rows, thresholds.very_large_table_rows),
+        rows=rows, pass_through=pass_through, auto_gc=auto_gc, rps=_traffic(deployment),
+        jobs=_api_jobs(deployment), api_gc_rps=thresholds.api_gc_rps, api_problem=api_problem)
