@@ -8,9 +8,12 @@ from pathlib import Path
 
 from .errors import UsageError
 from .facts.deployment import DeploymentFacts
+from .facts.prefetch import Prefetch
+from .fleet import inventory_profiles
 from .model import Result, Severity
 from .outputs.baseline import Baseline
 from .profile import Profile, available_profiles, load_profile, resolve_host
+from .transport.ssh import SshOptions
 
 
 @dataclass
@@ -22,34 +25,43 @@ class Audit:
     metrics_file: Path | None = None      # --metrics-file
     plan_file: Path | None = None         # --plan
     baseline: Baseline = field(default_factory=Baseline)   # --baseline, per host
+    ssh_options: dict[str, SshOptions] = field(default_factory=dict)   # per host; default: none
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     results: dict[str, list[Result]] = field(default_factory=dict)
     _facts: dict[str, DeploymentFacts] = field(default_factory=dict)
+    _prefetch: Prefetch = field(default_factory=Prefetch)
 
     @classmethod
     def from_options(cls, hosts: list[str], profiles_dir: str, fail_on: str,
                      reports_dir: str, exact_counts: bool, metrics_file: str | None = None,
-                     plan_file: str | None = None, baselines: list[str] | tuple[str, ...] = ()) -> "Audit":
+                     plan_file: str | None = None, baselines: list[str] | tuple[str, ...] = (),
+                     ssh: SshOptions = SshOptions(), inventory: str | None = None,
+                     limit: str | None = None) -> "Audit":
         try:
             threshold = Severity.parse(fail_on)
         except ValueError as exc:
             raise UsageError(f"--fail-on: {exc}") from None
         names = available_profiles(profiles_dir) if hosts == ["@all"] else hosts
-        if not names:
+        if hosts == ["@all"] and not names:
             raise UsageError(f"--host=@all: no profile in {profiles_dir}/")
+        if limit and not inventory:
+            raise UsageError("--limit selects hosts of an --inventory: give one")
+        chosen = [(load_profile(resolve_host(name, profiles_dir)), ssh) for name in names]
+        if inventory:
+            chosen += inventory_profiles(inventory, profiles_dir, limit, ssh)
         profiles: dict[str, Profile] = {}
-        for name in names:
-            profile = load_profile(resolve_host(name, profiles_dir))
+        ssh_options: dict[str, SshOptions] = {}
+        for profile, options in chosen:
             if profile.name in profiles:
                 raise UsageError(f"host {profile.name!r} given twice (profiles {profiles[profile.name].path} and {profile.path})")
-            profiles[profile.name] = profile
+            profiles[profile.name], ssh_options[profile.name] = profile, options
         outputs = {"--metrics-file": output_path("--metrics-file", metrics_file),
                    "--plan": output_path("--plan", plan_file)}
         if outputs["--metrics-file"] and outputs["--metrics-file"] == outputs["--plan"]:
             raise UsageError(f"--metrics-file and --plan name the same file ({metrics_file})")
         baseline = Baseline.load(baselines, profiles)
         return cls(profiles, threshold, Path(reports_dir), exact_counts,
-                   outputs["--metrics-file"], outputs["--plan"], baseline)
+                   outputs["--metrics-file"], outputs["--plan"], baseline, ssh_options)
 
     def is_known(self, result: Result) -> bool:
         """A failure already in the host's --baseline: reported, but it does not fail the run."""
@@ -58,10 +70,18 @@ class Audit:
     def facts(self, host: str) -> DeploymentFacts:
         """Gathered once per host per run, whichever checks ask."""
         if host not in self._facts:
-            self._facts[host] = DeploymentFacts(self.profiles[host], self.exact_counts)
+            self._facts[host] = DeploymentFacts(self.profiles[host], self.exact_counts,
+                                                self.ssh_options.get(host))
         return self._facts[host]
 
+    def start_gathering(self, checks_by_host: dict[str, set[str]]) -> None:
+        """Every host's facts, gathered in the background at once (see facts/prefetch.py)."""
+        for host, checks in checks_by_host.items():
+            self.facts(host).start_gathering(self._prefetch, checks)
+
     def close(self) -> None:
+        # the gathering may still be writing or removing VOL-004's probe: let it finish first
+        self._prefetch.wait()
         for facts in self._facts.values():
             facts.close()
 

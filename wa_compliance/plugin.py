@@ -6,6 +6,7 @@ Loaded by the repository's conftest.py (`pytest_plugins = ["wa_compliance.plugin
 from __future__ import annotations
 
 import datetime as dt
+import signal
 
 import pytest
 
@@ -17,16 +18,25 @@ from .model import Outcome, Result, summarize
 from .outputs import is_marked, write_metrics, write_plan
 from .reports import HostRun, write_reports
 from .reports.fleet import write_fleet_index
+from .transport.ssh import SshOptions
 
 AUDIT = pytest.StashKey[Audit]()
 VERDICT = pytest.StashKey[Verdict]()
 RESULTS_PROPERTY = "wa_results"
+LOADGROUP = "wa_compliance_loadgroup"
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("wa-compliance", "WhatsApp Business API deployment audit")
     group.addoption("--host", action="append", default=[], dest="wa_hosts", metavar="NAME",
                     help="profile to audit: profiles/NAME.yaml, a path to a YAML file, or @all (repeatable)")
+    group.addoption("--inventory", default=None, dest="wa_inventory", metavar="FILE",
+                    help="also audit the hosts of this Ansible inventory (YAML or INI), over SSH "
+                         "as Ansible would connect; profile: the host variable wa_compliance_profile, "
+                         "else profiles/<host>.yaml, else the defaults")
+    group.addoption("--limit", default=None, dest="wa_limit", metavar="PATTERN",
+                    help="only these hosts or groups of --inventory, as ansible-playbook --limit "
+                         "(web*,!web3)")
     group.addoption("--profiles-dir", default="profiles", dest="wa_profiles_dir",
                     help="where --host NAME is looked up (default: profiles)")
     group.addoption("--reports-dir", default="reports", dest="wa_reports_dir",
@@ -52,17 +62,26 @@ def pytest_configure(config):
                           ("cron", "cleanup schedule (R-CRON)"), ("upgrade", "checks that gate an upgrade"),
                           ("wa_check", "catalogue entry of a check")):
         config.addinivalue_line("markers", f"{section}: {text}")
-    if not config.option.wa_hosts:
+    if not (config.option.wa_hosts or config.option.wa_inventory):
         return
     try:
         audit = Audit.from_options(
             config.option.wa_hosts, config.option.wa_profiles_dir, config.option.wa_fail_on,
             config.option.wa_reports_dir, config.option.wa_exact_counts,
             metrics_file=config.option.wa_metrics_file, plan_file=config.option.wa_plan,
-            baselines=config.option.wa_baselines)
+            baselines=config.option.wa_baselines,
+            # testinfra's own options, when its plugin is loaded
+            ssh=SshOptions(getattr(config.option, "ssh_config", None),
+                           getattr(config.option, "ssh_identity_file", None)),
+            inventory=config.option.wa_inventory, limit=config.option.wa_limit)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[AUDIT] = audit
+    _collect_garbage_once(config)
+    _one_worker_per_host(config)
+    if getattr(config, "workerinput", {}).get(LOADGROUP):
+        # xdist's worker reads --dist from the command line, where our default is not
+        config.option.loadgroup = True
     config.pluginmanager.register(AuditRun(audit, config), "wa-compliance-run")
 
 
@@ -74,7 +93,12 @@ def pytest_generate_tests(metafunc):
     metafunc.parametrize("wa_host", hosts, ids=hosts, indirect=True, scope="session")
 
 
+@pytest.hookimpl(tryfirst=True)     # before xdist's worker reads the group markers
 def pytest_collection_modifyitems(config, items):
+    if AUDIT in config.stash:
+        for item in items:
+            if item.get_closest_marker("wa_check"):
+                item.add_marker(pytest.mark.xdist_group(item.callspec.params["wa_host"]))
     if AUDIT not in config.stash and any(item.get_closest_marker("wa_check") for item in items):
         from .profile import available_profiles
         names = ", ".join(available_profiles(config.option.wa_profiles_dir)) or "none"
@@ -117,6 +141,24 @@ class AuditRun:
         self.outputs: list[tuple[str, object, OSError | None]] = []
         # xdist workers run checks; the controller alone writes reports
         self.is_worker = hasattr(config, "workerinput")
+        self._gathering: set[str] = set()
+        self._previous_sigterm = None
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node):
+        """xdist, controller side: tell each worker it groups checks by host (its
+        WorkerInteractor adds the group to test IDs only when it knows)."""
+        node.workerinput[LOADGROUP] = self.config.option.dist == "loadgroup"
+
+    def pytest_sessionstart(self, session):
+        # SIGTERM (a CI job cancelled, `kill`) unwinds like Ctrl-C instead of killing the
+        # process: the session then ends normally, and Audit.close waits for the background
+        # gathering, so VOL-004's probe is always removed.
+        self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
+
+    def pytest_unconfigure(self, config):
+        if self._previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._previous_sigterm)
 
     def pytest_runtest_setup(self, item):
         marker = item.get_closest_marker("wa_check")
@@ -124,7 +166,22 @@ class AuditRun:
             return
         host = item.callspec.params["wa_host"]
         facts = self.audit.facts(host)
+        self._start_gathering(item.session, host)
         item.stash[VERDICT] = Verdict(marker.args[0], host, facts.profile.waivers, facts.secrets())
+
+    def _start_gathering(self, session, host: str) -> None:
+        """At the first check, every host's facts start being gathered in the background; an
+        xdist worker, which is sent one host's checks at a time, starts each host as it comes."""
+        if host in self._gathering or (self._gathering and not self.is_worker):
+            return
+        checks: dict[str, set[str]] = {}
+        for item in session.items:
+            marker = item.get_closest_marker("wa_check")
+            if marker:
+                checks.setdefault(item.callspec.params["wa_host"], set()).add(marker.args[0].id)
+        starting = [host] if self.is_worker else sorted(checks)
+        self._gathering.update(starting)
+        self.audit.start_gathering({name: checks.get(name, set()) for name in starting})
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item):
@@ -232,6 +289,29 @@ class AuditRun:
 
 
 FAILING = (Outcome.FAIL, Outcome.ERROR)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _one_worker_per_host(config) -> None:
+    """With -n, xdist spreads tests over workers one by one ("load"); each worker would then
+    gather every host's facts again (a second docker exec per container, a second VOL-004
+    probe). "loadgroup" keeps each host's checks on one worker, hosts run in parallel. Only
+    the default is changed: an explicit --dist other than load is kept."""
+    if getattr(config.option, "dist", "no") == "load" and "--dist" not in " ".join(config.invocation_params.args):
+        config.option.dist = "loadgroup"
+
+
+def _collect_garbage_once(config) -> None:
+    """pytest runs gc.collect() five times at exit to catch unraisable exceptions: ~0.4 s of
+    every audit once the Docker and database clients are loaded. Once is enough for an audit."""
+    try:
+        from _pytest.unraisableexception import gc_collect_iterations_key
+    except ImportError:      # a pytest without it does not collect either
+        return
+    config.stash[gc_collect_iterations_key] = 1
 
 
 def _counts_line(results: list[Result]) -> str:

@@ -19,7 +19,7 @@ def containers_to_check(deployment, verdict, roles=ALL_ROLES, running=False):
     for role in ("webapp", "coreapp"):
         if role in roles and not any(c.role == role for c in deployment.containers):
             where = f"Compose project {deployment.profile.deployment.compose_project}" \
-                if deployment.profile.deployment.compose_project else deployment.docker_url
+                if deployment.profile.deployment.compose_project else deployment.docker.shown_as
             verdict.failed(deployment.name, f"no {ROLE_NAMES[role]} container found ({where})",
                            remediation="Check the profile's deployment.compose_project / deployment.containers, "
                                        "and that the deployment is created (docker-compose up -d).")

@@ -19,33 +19,47 @@ from ..rules.cron import Coverage, cleanup_jobs, coverage
 from ..rules.gc import GcFacts
 from ..transport.api import ApiClient
 from .gc import gather_gc_facts
-from .traffic import sample_request_rate
+from .traffic import CounterReading, rate_since, read_counter
 from ..errors import EnvFileError, FactUnavailable
 from ..profile import Profile
 from ..composefile import ComposeFileError, MediaDeclaration, media_declarations
 from ..rules.volumes import MediaMount, media_mount
 from ..transport.containers import ContainerFacts, DockerEngine
 from .host_cron import HostCron, read_host_cron
-from .inside import InsideSnapshot, inside_argv, parse_inside
+from .inside import InsideSnapshot, inside_argv, output_complete, parse_inside
 from .media_probe import MediaProbeReport, run_media_probe
 from ..transport.database import DatabaseSession, DbLogin, ServerInfo, TableSize
 from ..transport.host import FileSnapshot, HostTransport
-from .cached import fact, gathered_value
+from ..transport.ssh import DOCKER_SOCKET, SshConnection, SshOptions
+from .cached import fact, gathered_value, once
+from .prefetch import Prefetch
 
 ENGINES = ("MYSQL", "PGSQL")
 
 
 class DeploymentFacts:
-    def __init__(self, profile: Profile, exact_counts: bool = False):
+    def __init__(self, profile: Profile, exact_counts: bool = False, ssh_options: SshOptions | None = None):
         self.profile = profile
         self.name = profile.name
         self.exact_counts = exact_counts
-        self._inside: dict[str, tuple[bool, object]] = {}
+        self.ssh_options = ssh_options or SshOptions()
+        self._prefetch: Prefetch | None = None
 
     # -- the host -----------------------------------------------------------------
+    @property
+    def remote(self) -> bool:
+        return self.profile.target != "local"
+
+    @fact
+    def ssh(self) -> SshConnection:
+        """The one SSH connection to an ssh:// target; its failure is every remote fact's."""
+        connection = SshConnection(self.profile.target, self.ssh_options)
+        connection.open()
+        return connection
+
     @fact
     def host(self) -> HostTransport:
-        return HostTransport(self.profile.target)
+        return HostTransport(self.profile.target, self.ssh if self.remote else None)
 
     @fact
     def db_env_file(self) -> FileSnapshot:
@@ -67,15 +81,15 @@ class DeploymentFacts:
     # -- the Docker engine ----------------------------------------------------------
     @fact
     def docker(self) -> DockerEngine:
-        return DockerEngine(self.docker_url)
-
-    @property
-    def docker_url(self) -> str:
-        if self.profile.docker_host:
-            return self.profile.docker_host
-        if self.profile.target == "local":
-            return "unix:///var/run/docker.sock"
-        return self.profile.target            # ssh://user@host[:port]: the engine on that host
+        """The profile's docker_host, else the target's own engine: for an ssh:// target its
+        socket, forwarded through the host's SSH connection (no second connection)."""
+        named = self.profile.docker_host
+        if named and named != self.profile.target:
+            return DockerEngine(named)
+        if self.remote:
+            socket = self.ssh.forward_socket(DOCKER_SOCKET)
+            return DockerEngine(f"unix://{socket}", shown_as=f"{self.profile.target} (through SSH)")
+        return DockerEngine("unix:///var/run/docker.sock")
 
     @fact
     def containers(self) -> list[ContainerFacts]:
@@ -106,17 +120,15 @@ class DeploymentFacts:
 
     def inside(self, container) -> InsideSnapshot:
         """One exec per container gathers everything the logs and cron sections read in it."""
-        if container.name not in self._inside:
-            try:
-                argv = inside_argv(self.profile.deployment.log_dir, container.role == "webapp")
+        def gather():
+            argv = inside_argv(self.profile.deployment.log_dir, container.role == "webapp")
+            exit_code, output = self.docker.exec(container.name, argv)
+            if exit_code == 0 and not output_complete(output):
+                # the engine can drop a short exec's output (moby#27289, docker-py#2042):
+                # the script only reads, so read again, once
                 exit_code, output = self.docker.exec(container.name, argv)
-                self._inside[container.name] = (True, parse_inside(container.name, output))
-            except FactUnavailable as exc:
-                self._inside[container.name] = (False, exc)
-        ok, value = self._inside[container.name]
-        if not ok:
-            raise value
-        return value
+            return parse_inside(container.name, output)
+        return once(self, f"_inside_{container.name}", gather)
 
     @fact
     def engine_containers(self) -> list[dict]:
@@ -172,6 +184,8 @@ class DeploymentFacts:
         settings = self.profile.api
         if not settings.url:
             raise FactUnavailable("no api.url in the profile", "api")
+        if self.remote:
+            self.ssh    # an unreachable host costs one connect timeout, not one per service
         client = ApiClient(settings.url, settings.verify_tls)
         token = os.environ.get(settings.token_env) if settings.token_env else None
         if token:
@@ -195,9 +209,15 @@ class DeploymentFacts:
             raise FactUnavailable("GET /v1/settings/application answered without settings.application", "api") from None
 
     @fact
+    def first_counter_reading(self) -> CounterReading:
+        """The API's request counter as early as possible: the audit's own work is the wait."""
+        return read_counter(self.api)
+
+    @fact
     def metrics_rps(self) -> float:
-        """Current request rate from the API's own counter, sampled twice (METRICS_SAMPLE_SECONDS apart)."""
-        return sample_request_rate(self.api)
+        """Current request rate from the API's own counter, between two readings at least
+        MIN_WINDOW_SECONDS apart."""
+        return rate_since(self.api, self.first_counter_reading)
 
     # -- the compose file ---------------------------------------------------------------
     @fact
@@ -270,11 +290,57 @@ class DeploymentFacts:
             return TableSize(found.database, found.table, rows, "SELECT COUNT(*) (--exact-counts)")
         return found
 
+    def start_gathering(self, prefetch: Prefetch, checks: set[str]) -> None:
+        """Gather in the background what these checks (IDs) read: the round trips to the
+        engine, containers, host, database and API overlap instead of adding up. A check that
+        asks for a fact still being gathered waits for it; nothing is gathered twice, and
+        nothing the selected checks do not read is gathered at all."""
+        if self._prefetch is None:
+            self._prefetch = prefetch
+            prefetch.start(self._gathering_plan(checks))
+
+    def _gathering_plan(self, checks: set[str]) -> list[list]:
+        """Independent chains of facts, each in order in its own thread."""
+        sections = {check.split("-")[0] for check in checks}
+        wanted = lambda *names: bool(sections.intersection(names))   # noqa: E731
+        chains = []
+        if wanted("GC") and self.profile.api.url:
+            api = [lambda: self.api, lambda: self.application_settings]
+            if self.profile.traffic.peak_rps is None:
+                api.insert(1, lambda: self.first_counter_reading)
+            chains.append(api)
+        if wanted("ENV", "GC"):
+            chains.append([lambda: self.db_env]
+                          + ([lambda: self.database_server] if wanted("ENV") else [])
+                          + ([lambda: self.messages_table] if wanted("GC") else []))
+        if wanted("CRON", "GC"):
+            chains.append([lambda: self.host_cron])
+        if wanted("VOL") and self.profile.deployment.compose_file:
+            chains.append([lambda: self.compose_file])
+        if wanted("ENV", "VOL", "LOG", "CRON"):
+            chains.append([lambda: self.containers]
+                          + ([self._gather_inside_containers] if wanted("LOG", "CRON") else [])
+                          + ([lambda: self.engine_containers, lambda: self.destroyed_containers]
+                             if wanted("CRON") else [])
+                          + ([lambda: self.volume_options] if wanted("VOL") else []))
+        if "VOL-004" in checks:
+            chains.append([lambda: self.media_probe])
+        return chains
+
+    def _gather_inside_containers(self) -> None:
+        for container in self.containers:
+            if container.running:
+                self._prefetch.submit(lambda c=container: self.inside(c))
+
     def close(self) -> None:
-        """Close what the facts opened (database connections)."""
+        """Close what the facts opened (database connections, the SSH connection); the
+        background gathering must be over (Audit.close waits for it)."""
         session = gathered_value(self, "db_session")
         if session is not None:
             session.close()
+        connection = gathered_value(self, "ssh")
+        if connection is not None:
+            connection.close()
 
     @property
     def db_server_key(self) -> tuple:

@@ -135,10 +135,16 @@ def inside_argv(log_dir: str, read_logrotate: bool) -> list[str]:
     return ["sh", "-c", _SCRIPT, "wa-inside", log_dir, "logrotate" if read_logrotate else "-"]
 
 
+def output_complete(output: str) -> bool:
+    """Both ends of the script's output arrived."""
+    lines = output.splitlines()
+    return bool(lines) and lines[0] == "wa-inside 1" and lines[-1] == "end"
+
+
 def parse_inside(container: str, output: str) -> InsideSnapshot:
     """The script's records as a snapshot; anything garbled is FactUnavailable."""
     lines = output.splitlines()
-    if not lines or lines[0] != "wa-inside 1" or lines[-1] != "end":
+    if not output_complete(output):
         raise FactUnavailable(f"cannot read inside {container}: {_first_words(output)}", container)
     try:
         return _Reader(container).read(lines[1:-1])

@@ -20,6 +20,7 @@ import re
 import secrets
 import signal
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..errors import FactUnavailable
@@ -84,31 +85,33 @@ def run_media_probe(engine, containers: list[str], media_path: str, host: str) -
 
 
 def _write_round(engine, report):
-    for probe in report.probes.values():
-        report.exec_count += 1
+    def write(probe):
         try:
             code, output = engine.exec(probe.writer, ["sh", "-c", _WRITE, "sh", probe.content, probe.path])
         except FactUnavailable as exc:
             probe.write_error = str(exc)
-            continue
+            return
         if code != 0:
             probe.write_error = output.strip().splitlines()[-1] if output.strip() else f"exit code {code}"
+
+    report.exec_count += len(report.probes)
+    _side_by_side([lambda p=probe: write(p) for probe in report.probes.values()])
 
 
 def _read_round(engine, report):
     written = [p for p in report.probes.values() if p.write_error is None]
-    # The last reader removes the probes: pick one that could write, so it can delete too.
+    # The last reader removes the probes, once every other reader is done: pick one that
+    # could write, so it can delete too.
     readers = sorted(report.probes, key=lambda name: report.probes[name].write_error is None)
     by_path = {p.path: p for p in report.probes.values()}
-    for position, reader in enumerate(readers):
+
+    def read(reader, remove):
         others = [p.path for p in written if p.writer != reader]
-        remove = [p.path for p in written] if position == len(readers) - 1 else []
-        report.exec_count += 1
         try:
             _, output = engine.exec(reader, ["sh", "-c", _READ_AND_REMOVE, "sh", str(len(others)), *others, *remove])
         except FactUnavailable as exc:
             report.seen[reader] = {by_path[path].writer: f"not checked ({exc})" for path in others}
-            continue
+            return
         report.seen[reader] = {by_path[path].writer: "missing" for path in others}
         for line in output.splitlines():
             status, _, rest = line.partition("\t")
@@ -122,6 +125,28 @@ def _read_round(engine, report):
                 report.seen[reader][probe.writer] = "identical" if content == probe.content else "different"
             else:
                 report.seen[reader][probe.writer] = status
+
+    report.exec_count += len(readers)
+    _side_by_side([lambda r=reader: read(r, []) for reader in readers[:-1]])
+    if readers:
+        read(readers[-1], [p.path for p in written])
+
+
+def _side_by_side(calls) -> None:
+    """Run the calls (docker execs) concurrently and wait for all of them. Interrupted, it
+    still waits for those already running, so that the clean-up after it sees every probe
+    they wrote."""
+    if len(calls) <= 1:
+        for call in calls:
+            call()
+        return
+    pool = ThreadPoolExecutor(len(calls), thread_name_prefix="media-probe")
+    try:
+        for future in [pool.submit(call) for call in calls]:
+            future.result()
+    finally:
+        with _signals_deferred():
+            pool.shutdown(wait=True)
 
 
 def _remove_leftovers(engine, report):

@@ -1,20 +1,22 @@
 """Traffic (requests/second) from the client's own request counter (`GET /metrics`).
 
-A counter only gives a rate between two readings: the audit reads it twice, a few seconds
-apart. That is the rate *now*, not the peak SPEC's rule is about, and the report says so; a
-declared `traffic.peak_rps` in the profile always wins.
+A counter only gives a rate between two readings: the audit reads it once as it starts and
+again when a GC check needs the rate, at least MIN_WINDOW_SECONDS later (the audit's own work
+is most of that wait). That is the rate *now*, not the peak SPEC's rule is about, and the report
+says so; a declared `traffic.peak_rps` in the profile always wins.
 """
 
 from __future__ import annotations
 
+import math
 import time
-
-from prometheus_client.parser import text_string_to_metric_families
+from dataclasses import dataclass
 
 from ..errors import FactUnavailable
 
 METRICS_PATH = "/metrics?format=prometheus"
-METRICS_SAMPLE_SECONDS = 2.0
+# ±1 request over 1 s is ±1 rps: ample next to the 120 rps the rule turns on.
+MIN_WINDOW_SECONDS = 1.0
 # The client's count of API requests served (Meta's /metrics reference: a counter per method and
 # result). `web_requests` there is a gauge of requests in progress, not a count.
 REQUEST_COUNTERS = ("api_requests_duration_ms_count",)
@@ -22,6 +24,7 @@ REQUEST_COUNTERS = ("api_requests_duration_ms_count",)
 
 def requests_served(text: str) -> float:
     """The sum of every request counter's samples in a Prometheus text exposition."""
+    from prometheus_client.parser import text_string_to_metric_families   # only when traffic is read
     total, seen = 0.0, False
     try:
         for family in text_string_to_metric_families(text):
@@ -30,16 +33,34 @@ def requests_served(text: str) -> float:
                     if sample.name.removesuffix("_total") in REQUEST_COUNTERS:
                         total += sample.value
                         seen = True
+                        if not (sample.value >= 0 and math.isfinite(total)):    # NaN, ±Inf, below zero
+                            raise FactUnavailable(f"GET /metrics counts {sample.value} requests: not a count", "api")
     except ValueError as exc:
-        raise FactUnavailable(f"GET /metrics did not answer Prometheus text: {exc}", "api") from None
+        said = " ".join(str(exc).split())     # the parser quotes the text as is: one line
+        raise FactUnavailable(f"GET /metrics did not answer Prometheus text: {said}", "api") from None
     if not seen:
         raise FactUnavailable(f"GET /metrics has no request counter ({', '.join(REQUEST_COUNTERS)})", "api")
     return total
 
 
-def sample_request_rate(api, seconds: float = METRICS_SAMPLE_SECONDS) -> float:
-    first, started = requests_served(api.get_text(METRICS_PATH)), time.monotonic()
-    time.sleep(seconds)
-    second, elapsed = requests_served(api.get_text(METRICS_PATH)), time.monotonic() - started
-    # our own GET counts as a request: do not count the audit as traffic
-    return max(second - first - 1, 0) / elapsed
+@dataclass(frozen=True)
+class CounterReading:
+    served: float      # requests the client has served, by its counter
+    at: float          # time.monotonic() when it answered
+    sent: int          # requests this audit had sent to the API before asking
+
+
+def read_counter(api) -> CounterReading:
+    sent = len(api.requests)
+    return CounterReading(requests_served(api.get_text(METRICS_PATH)), time.monotonic(), sent)
+
+
+def rate_since(api, first: CounterReading, min_seconds: float = MIN_WINDOW_SECONDS) -> float:
+    """Requests per second served since `first`, the audit's own requests left out."""
+    wait = min_seconds - (time.monotonic() - first.at)
+    if wait > 0:
+        time.sleep(wait)
+    second = read_counter(api)
+    # what the audit itself sent since the first reading (that GET included) is not traffic
+    own = second.sent - first.sent
+    return max(second.served - first.served - own, 0) / (second.at - first.at)

@@ -22,11 +22,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-
-from prometheus_client import CollectorRegistry, Gauge, generate_latest, write_to_textfile
+from typing import TYPE_CHECKING
 
 from ..model import OUTCOME_ORDER, Outcome, Result, Severity
 from ..reports.common import HostRun, Scrubber, as_utc
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 PREFIX = "wa_compliance"
 FAILING = (Outcome.FAIL, Outcome.ERROR)
@@ -36,8 +38,9 @@ def _fails(result: Result) -> bool:
     return result.outcome in FAILING and result.severity != Severity.INFO
 
 
-def registry_for(runs: Iterable[HostRun], secrets: Iterable[str] = ()) -> CollectorRegistry:
+def registry_for(runs: Iterable[HostRun], secrets: Iterable[str] = ()) -> "CollectorRegistry":
     """A registry holding the run's gauges (label values scrubbed of secrets and lone surrogates)."""
+    from prometheus_client import CollectorRegistry, Gauge   # imported only for --metrics-file
     text = Scrubber(secrets).text
     registry = CollectorRegistry(auto_describe=True)
     passed = Gauge(f"{PREFIX}_check_passed", "1 when no result of the check is fail or error "
@@ -70,10 +73,12 @@ def registry_for(runs: Iterable[HostRun], secrets: Iterable[str] = ()) -> Collec
 
 def render_metrics(runs: Iterable[HostRun], secrets: Iterable[str] = ()) -> str:
     """The file's text (what `write_metrics` writes)."""
+    from prometheus_client import generate_latest
     return generate_latest(registry_for(runs, secrets)).decode("utf-8")
 
 
 def write_metrics(path: str | os.PathLike, runs: Iterable[HostRun], secrets: Iterable[str] = ()) -> Path:
     """Replace `path` atomically with the run's metrics; OSError when it cannot."""
+    from prometheus_client import write_to_textfile
     write_to_textfile(os.fspath(path), registry_for(runs, secrets))
     return Path(path)

@@ -99,6 +99,7 @@ class ScheduleFacts:
         return tuple(t for t in self.times_of_day if t not in window)
 
 
+@cache    # a fleet's cron files repeat the same few schedules; each costs ~20 ms to walk
 def schedule_facts(schedule: str) -> ScheduleFacts:
     """Facts of a schedule as CronEntry.schedule holds it; ValueError if cron rejects it."""
     fields = parse_schedule(schedule)

@@ -24,6 +24,10 @@ from ..timeouts import COMMAND_SECONDS
 
 LOGIN = "/v1/users/login"
 ALLOWED = {("POST", LOGIN), ("GET", None)}
+# The proxy settings (HTTPS_PROXY, NO_PROXY...) as the run started. urllib would read them by
+# iterating os.environ at every request, from the background threads that gather facts, while
+# pytest sets and deletes PYTEST_CURRENT_TEST in it: a KeyError now and then.
+_PROXIES = urllib.request.getproxies()
 
 
 class ApiRefused(FactUnavailable):
@@ -37,7 +41,9 @@ class ApiClient:
             raise FactUnavailable(f"api.url {url!r} is not an http(s) URL", "api")
         self.url = url.rstrip("/")
         self.timeout = timeout
-        self._context = ssl.create_default_context() if verify_tls else _unverified()
+        context = ssl.create_default_context() if verify_tls else _unverified()
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler(_PROXIES),
+                                                   urllib.request.HTTPSHandler(context=context))
         self._token: str | None = None
         self.requests: list[tuple[str, str]] = []      # (method, path) sent, for evidence
 
@@ -69,7 +75,7 @@ class ApiClient:
                                          data=b"{}" if method == "POST" else None)
         self.requests.append((method, path))
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout, context=self._context) as response:
+            with self._opener.open(request, timeout=self.timeout) as response:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
             error = ApiRefused if exc.code in (401, 403) else FactUnavailable
@@ -81,7 +87,7 @@ class ApiClient:
             return raw.decode("utf-8", "replace")
         try:
             return json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):     # not JSON, or nested deeper than the decoder goes
             raise FactUnavailable(f"{method} {self.url}{path} did not answer JSON", "api") from None
 
 

@@ -73,13 +73,20 @@ def role_of(image: str, env: dict[str, str]) -> str | None:
 
 
 class DockerEngine:
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, shown_as: str | None = None):
+        """`shown_as`: how messages name the engine (a forwarded socket's path means nothing
+        to the reader; "ssh://deploy@wa1" does)."""
         self.base_url = base_url
+        self.shown_as = shown_as or base_url
         try:
             self._client = docker.DockerClient(base_url=base_url, timeout=COMMAND_SECONDS,
                                                use_ssh_client=base_url.startswith("ssh://"))
+            # requests would look for proxy settings by iterating os.environ at every call,
+            # from the threads that gather facts while pytest edits it (PYTEST_CURRENT_TEST):
+            # a KeyError now and then. The engine (a socket, local or forwarded) takes no proxy.
+            self._client.api.trust_env = False
         except docker.errors.DockerException as exc:
-            raise FactUnavailable(f"cannot reach the Docker engine at {base_url}: {_short(exc)}") from None
+            raise FactUnavailable(f"cannot reach the Docker engine at {self.shown_as}: {_short(exc)}") from None
 
     def wa_containers(self, compose_project: str | None = None,
                       declared: dict[str, list[str]] | None = None) -> list[ContainerFacts]:
@@ -89,9 +96,9 @@ class DockerEngine:
                 return self._declared(declared)
             return self._discovered(compose_project)
         except docker.errors.DockerException as exc:
-            raise FactUnavailable(f"cannot list containers on {self.base_url}: {_short(exc)}") from None
+            raise FactUnavailable(f"cannot list containers on {self.shown_as}: {_short(exc)}") from None
         except OSError as exc:  # socket timeouts and refusals surface as OSError subclasses
-            raise FactUnavailable(f"cannot list containers on {self.base_url}: {_short(exc)}") from None
+            raise FactUnavailable(f"cannot list containers on {self.shown_as}: {_short(exc)}") from None
 
     def _discovered(self, compose_project):
         filters = {"label": f"{COMPOSE_PROJECT_LABEL}={compose_project}"} if compose_project else None
@@ -113,17 +120,44 @@ class DockerEngine:
         return facts
 
     def _facts(self, attrs: dict, role: str | None = None) -> ContainerFacts:
-        config, state = attrs.get("Config") or {}, attrs.get("State") or {}
-        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in config.get("Env") or [])
-        image = config.get("Image", "")
+        """One container's `docker inspect`. The engine is outside the tool: a shape other than
+        Docker's is FactUnavailable here, not a crash in some check later."""
+        name = attrs.get("Name") if isinstance(attrs, dict) else None
+        shown = name.lstrip("/") if isinstance(name, str) and name.strip("/") else "a container"
+
+        def unexpected(what: str) -> FactUnavailable:
+            return FactUnavailable(f"docker inspect of {shown!r} on {self.shown_as}: {what} is not what Docker answers",
+                                   shown)
+
+        def field(parent: dict, key: str, kind: type, default=None):
+            value = parent.get(key)
+            if value is not None and not isinstance(value, kind):
+                raise unexpected(f"{key} ({type(value).__name__})")
+            return default if value is None else value
+
+        if not isinstance(attrs, dict):
+            raise unexpected(f"the answer ({type(attrs).__name__})")
+        config, state = field(attrs, "Config", dict, {}), field(attrs, "State", dict, {})
+        items, labels = field(config, "Env", list, []), field(config, "Labels", dict, {})
+        mounts = field(attrs, "Mounts", list, [])
+        if not all(isinstance(text, str) for text in [*items, *labels, *labels.values()]):
+            raise unexpected("Config.Env or Config.Labels")
+        if not all(isinstance(mount, dict) for mount in mounts):
+            raise unexpected("Mounts")
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in items)
+        image = field(config, "Image", str, "")
         if image.startswith("sha256:"):
-            image = self._tag_of(image)
+            try:
+                image = self._tag_of(image)
+            except (AttributeError, TypeError, KeyError, IndexError):
+                image = None
+            if not isinstance(image, str):
+                raise unexpected(f"the inspect of image {config['Image']!r}")
         return ContainerFacts(
-            name=attrs.get("Name", "").lstrip("/"), id=attrs.get("Id", ""),
+            name=field(attrs, "Name", str, "").lstrip("/"), id=field(attrs, "Id", str, ""),
             role=role or role_of(image, env), image=image,
-            status=state.get("Status", "unknown"), exit_code=state.get("ExitCode"),
-            finished_at=state.get("FinishedAt"), env=env,
-            labels=config.get("Labels") or {}, mounts=tuple(attrs.get("Mounts") or ()),
+            status=field(state, "Status", str, "unknown"), exit_code=field(state, "ExitCode", int),
+            finished_at=field(state, "FinishedAt", str), env=env, labels=labels, mounts=tuple(mounts),
         )
 
     def listing(self) -> list[dict]:
@@ -131,7 +165,7 @@ class DockerEngine:
         try:
             listed = self._client.containers.list(all=True, sparse=True)
         except (docker.errors.DockerException, OSError) as exc:
-            raise FactUnavailable(f"cannot list containers on {self.base_url}: {_short(exc)}") from None
+            raise FactUnavailable(f"cannot list containers on {self.shown_as}: {_short(exc)}") from None
         return [{"name": (c.attrs.get("Names") or ["/"])[0].lstrip("/"), "id": c.id,
                  "image": c.attrs.get("Image", ""), "labels": c.attrs.get("Labels") or {},
                  "status": c.attrs.get("State", "")} for c in listed]
@@ -152,14 +186,14 @@ class DockerEngine:
                 found[actor.get("ID", "")] = actor.get("Attributes") or {}
             return found
         except (docker.errors.DockerException, OSError) as exc:
-            raise FactUnavailable(f"cannot read the engine's events on {self.base_url}: {_short(exc)}") from None
+            raise FactUnavailable(f"cannot read the engine's events on {self.shown_as}: {_short(exc)}") from None
 
     def volume(self, name: str) -> dict:
         """`docker volume inspect`: driver and options tell local disk from network storage."""
         try:
             return self._client.api.inspect_volume(name)
         except (docker.errors.DockerException, OSError) as exc:
-            raise FactUnavailable(f"cannot inspect volume {name} on {self.base_url}: {_short(exc)}", name) from None
+            raise FactUnavailable(f"cannot inspect volume {name} on {self.shown_as}: {_short(exc)}", name) from None
 
     def exec(self, container: str, argv: list[str]) -> tuple[int, str]:
         """One `docker exec`: its exit code and output (stdout and stderr together)."""
@@ -194,7 +228,10 @@ def _ago(timestamp: str | None) -> str | None:
     match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)", timestamp or "")
     if not match or timestamp.startswith("0001-"):
         return None
-    when = dt.datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=dt.timezone.utc)
+    try:
+        when = dt.datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=dt.timezone.utc)
+    except ValueError:        # no such date (month 13, year 0): say nothing rather than something wrong
+        return None
     seconds = int((dt.datetime.now(dt.timezone.utc) - when).total_seconds())
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:

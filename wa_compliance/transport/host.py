@@ -15,6 +15,7 @@ import testinfra
 
 from ..errors import FactUnavailable
 from ..timeouts import COMMAND_SECONDS, CONNECT_SECONDS
+from .ssh import SshConnection
 
 # One round trip gathers existence, ownership, mode and content; base64 keeps
 # arbitrary bytes (BOM, CRLF, invalid UTF-8) intact through the transport.
@@ -43,22 +44,26 @@ class FileSnapshot:
 
 
 class HostTransport:
-    def __init__(self, target: str):
+    def __init__(self, target: str, ssh: SshConnection | None = None):
+        """`ssh`: the host's open master connection, which every command then goes through."""
         self.target = target
-        hostspec = "local://" if target == "local" else target
-        self._host = testinfra.get_host(hostspec, timeout=CONNECT_SECONDS)
+        if ssh is None:
+            self._host = testinfra.get_host("local://")
+        else:
+            self._host = testinfra.get_host(str(ssh.target), connection="ssh", controlpersist=0,
+                                            timeout=CONNECT_SECONDS, ssh_extra_args=ssh.channel_args())
 
     def run(self, script: str, *args: str):
         """Run a POSIX sh script with arguments, bounded by `timeout` on the host."""
         command = f"timeout {COMMAND_SECONDS} sh -c %s sh" + " %s" * len(args)
         try:
             result = self._host.run(command, script, *args)
-        except Exception as exc:  # the backends raise their own types (paramiko, subprocess...)
+        except RuntimeError as exc:   # testinfra's ssh backend: ssh itself failed (exit 255)
+            raise FactUnavailable(f"cannot reach {self.target}: {_ssh_failure(exc)}") from None
+        except OSError as exc:
             raise FactUnavailable(f"cannot run commands on {self.target}: {exc}") from None
         if result.rc == 124:
             raise FactUnavailable(f"a command on {self.target} took longer than {COMMAND_SECONDS}s")
-        if result.rc == 255 and self.target != "local":
-            raise FactUnavailable(f"cannot reach {self.target}: {result.stderr.strip()[:200]}")
         return result
 
     def read_file(self, path: str) -> FileSnapshot:
@@ -79,3 +84,10 @@ class HostTransport:
         except binascii.Error:
             raise FactUnavailable(f"cannot read {path} on {self.target}: garbled transfer", path) from None
         return FileSnapshot(readable=True, content=content, **stat)
+
+
+def _ssh_failure(exc: RuntimeError) -> str:
+    """The last line ssh printed, from the CommandResult testinfra wraps in RuntimeError."""
+    stderr = getattr(exc.args[0], "stderr", "") if exc.args else ""
+    lines = [line for line in str(stderr).splitlines() if line.strip()]
+    return lines[-1].strip()[:200] if lines else "ssh exited with status 255"

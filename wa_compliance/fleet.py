@@ -1,0 +1,85 @@
+"""The hosts of an Ansible inventory as hosts to audit (`--inventory FILE [--limit PATTERN]`).
+
+Each inventory host becomes one audited host named after it. Where it is comes from the
+inventory, as Ansible would connect: `ansible_host` (default: the inventory name),
+`ansible_user`, `ansible_port`, `ansible_ssh_private_key_file`; `ansible_connection=local`
+audits this machine. What it is comes from a profile: the one the host variable
+`wa_compliance_profile` names, else `profiles/<inventory name>.yaml` when it exists, else
+SPEC §5's defaults (Meta's paths, containers discovered by image).
+
+>>> [p.target for p, _ in inventory_profiles("fleet.ini", "profiles")]      # doctest: +SKIP
+['ssh://deploy@10.0.0.11:2222', 'ssh://deploy@10.0.0.12', 'local']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from .errors import UsageError
+from .inventory import InventoryHost, read_inventory, select
+from .profile import Profile, load_profile, resolve_host
+from .profile_schema import target as valid_target
+from .transport.ssh import SshOptions
+
+PROFILE_VARIABLE = "wa_compliance_profile"
+
+
+def inventory_profiles(path: str, profiles_dir: str, limit: str | None = None,
+                       ssh: SshOptions = SshOptions()) -> list[tuple[Profile, SshOptions]]:
+    """(profile, SSH client options) per selected inventory host, in inventory order."""
+    hosts = select(read_inventory(path), limit)
+    if not hosts:
+        raise UsageError(f"--inventory={path}: no host" + (f" matches --limit={limit}" if limit else ""))
+    return [_host_profile(host, path, profiles_dir, ssh) for host in hosts]
+
+
+def _host_profile(host: InventoryHost, inventory: str, profiles_dir: str,
+                  ssh: SshOptions) -> tuple[Profile, SshOptions]:
+    named = host.vars.get(PROFILE_VARIABLE)
+    if named is not None:
+        if not isinstance(named, str) or not named:
+            raise UsageError(f"{inventory}: host {host.name}: {PROFILE_VARIABLE} must name a profile")
+        profile = load_profile(resolve_host(named, profiles_dir))
+    elif _profile_file(host.name, profiles_dir):
+        profile = load_profile(_profile_file(host.name, profiles_dir))
+    else:
+        profile = Profile(name=host.name, path=f"{inventory} ({host.name}, default profile)")
+    profile = dataclasses.replace(profile, name=host.name, target=_target(host, inventory))
+    key = host.vars.get("ansible_ssh_private_key_file") or host.vars.get("ansible_private_key_file")
+    return profile, SshOptions(ssh.config_file, str(key) if key else ssh.identity_file)
+
+
+def _profile_file(name: str, profiles_dir: str) -> Path | None:
+    for suffix in (".yaml", ".yml"):
+        candidate = Path(profiles_dir) / f"{name}{suffix}"
+        if "/" not in name and candidate.is_file():
+            return candidate
+    return None
+
+
+def _target(host: InventoryHost, inventory: str) -> str:
+    """Where Ansible would connect: 'local', or ssh://[user@]address[:port]."""
+    variables = host.vars
+    connection = variables.get("ansible_connection", "ssh")
+    if connection == "local":
+        return "local"
+    if connection not in ("ssh", "smart", "paramiko"):
+        raise UsageError(f"{inventory}: host {host.name}: ansible_connection={connection} cannot be audited "
+                         "(ssh or local only)")
+    address = str(variables.get("ansible_host") or host.name)
+    user = variables.get("ansible_user") or variables.get("ansible_ssh_user")
+    port = variables.get("ansible_port") or variables.get("ansible_ssh_port")
+    if ":" in address:                 # an IPv6 address
+        address = f"[{address}]"
+    try:
+        port = int(port) if port is not None else None
+    except (TypeError, ValueError):
+        raise UsageError(f"{inventory}: host {host.name}: ansible_port={port!r} is not a port number") from None
+    if port is not None and not 0 < port < 65536:
+        raise UsageError(f"{inventory}: host {host.name}: ansible_port={port} is not a port number")
+    target = f"ssh://{f'{user}@' if user else ''}{address}{f':{port}' if port else ''}"
+    problem = valid_target(target)
+    if problem:
+        raise UsageError(f"{inventory}: host {host.name}: target {target} {problem}")
+    return target
