@@ -39,7 +39,12 @@ def media_declarations(text: str, path: str, media_path: str) -> list[MediaDecla
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise ComposeFileError(path, mark.line + 1 if mark else None, f"invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        if isinstance(exc, yaml.reader.ReaderError):     # a character YAML refuses (NUL...): its message spans lines
+            character = chr(exc.character) if isinstance(exc.character, int) else exc.character
+            line, problem = str(text)[:exc.position].count("\n") + 1, f"character {character!r} is not allowed"
+        else:
+            line, problem = mark.line + 1 if mark else None, " ".join(str(getattr(exc, "problem", exc)).split())
+        raise ComposeFileError(path, line, f"invalid YAML: {problem}") from None
     except (ValueError, RecursionError, TypeError) as exc:
         raise ComposeFileError(path, None, f"invalid YAML: {exc}") from None
     services = document.get("services") if isinstance(document, dict) else None

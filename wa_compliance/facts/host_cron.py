@@ -86,11 +86,11 @@ def read_host_cron(host, users: list[str], files: list[str]) -> HostCron:
     result = host.run(script, *cron_arguments(users, files))
     lines = result.stdout.splitlines()
     if not lines or lines[0] != "wa-cron 1" or lines[-1] != "end":
-        raise FactUnavailable(f"cannot read the cron configuration on {host.target}: "
-                              f"{(result.stderr or result.stdout).strip()[:200]}", "cron")
+        said = " ".join((result.stderr or result.stdout).split())[:200]     # one line, whatever the host printed
+        raise FactUnavailable(f"cannot read the cron configuration on {host.target}: {said}", "cron")
     try:
         return _parse(lines[1:-1], set(files))
-    except (ValueError, binascii.Error) as exc:
+    except (ValueError, IndexError, binascii.Error) as exc:     # a record cut short, a field that is no number
         raise FactUnavailable(f"cannot read the cron configuration on {host.target}: garbled ({exc})", "cron") from None
 
 

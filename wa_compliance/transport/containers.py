@@ -63,8 +63,11 @@ class ContainerFacts:
 
 
 def role_of(image: str, env: dict[str, str]) -> str | None:
-    """Webapp/Coreapp by image name, Master by WA_MASTER_NODE=1 (SPEC §5)."""
-    repository = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+    """Webapp/Coreapp by image name, Master by WA_MASTER_NODE=1 (SPEC §5); a tag or a digest
+    (`docker.whatsapp.biz/web@sha256:...`, a pinned deployment) does not matter."""
+    repository = image.split("@", 1)[0]
+    if ":" in repository.rsplit("/", 1)[-1]:
+        repository = repository.rsplit(":", 1)[0]
     if repository == WEBAPP_IMAGE:
         return "webapp"
     if repository == COREAPP_IMAGE:
