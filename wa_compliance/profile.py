@@ -33,6 +33,7 @@ class Deployment:
 class Database:
     host: str | None = None
     port: int | None = None
+    user: str | None = None            # an audit account instead of db.env's (needs password_env)
     password_env: str | None = None
     messages_table: str | None = None
 

@@ -125,6 +125,7 @@ FIELD_RULES: dict[str, FieldRule] = {
     "deployment.containers.master": _CONTAINER_NAME,
     "database.host": matches(re.compile(r"\S+"), "must be a host name or IP address"),
     "database.port": between(1, 65535),
+    "database.user": matches(re.compile(r"[^\s'\"`]{1,80}"), "must be a database user name"),
     "database.password_env": env_name,
     "database.messages_table": matches(
         _QUALIFIED_TABLE, "must be 'database.table' (letters, digits, '_' and '$')"),
@@ -163,7 +164,15 @@ def _api(section: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+def _database(section: dict[str, Any]) -> tuple[str, str] | None:
+    # db.env's password belongs to db.env's user: another account brings its own
+    if section["user"] and not section["password_env"]:
+        return "user", "needs database.password_env too (the audit account's password)"
+    return None
+
+
 SECTION_RULES: dict[str, SectionRule] = {
     "thresholds": _thresholds,
     "api": _api,
+    "database": _database,
 }

@@ -278,6 +278,9 @@ ERRORS = {
     "login without password": (
         "api:\n  url: https://wa:9090\n  username_env: WA_API_USER\n", 3,
         "api.username_env needs api.password_env too (basic-auth login)"),
+    "audit account without its password": (
+        "database:\n  host: db1\n  user: wa_audit\n", 3,
+        "database.user needs database.password_env too (the audit account's password)"),
     "api url": (
         "api: {url: 'wa-node1:9090'}\n", 1, "api.url must be an http:// or https:// URL, got 'wa-node1:9090'"),
     "messages table": (

@@ -245,13 +245,23 @@ class DeploymentFacts:
             raise FactUnavailable(f"WA_DB_ENGINE {values.get('WA_DB_ENGINE')!r} is not one of MYSQL, PGSQL", self.db_env.path)
         port = override.port or _port(values.get("WA_DB_PORT"))
         host = override.host or values.get("WA_DB_HOSTNAME")
-        user = values.get("WA_DB_USERNAME")
+        user = override.user or values.get("WA_DB_USERNAME")
         if not (host and port and user):
             raise FactUnavailable("db.env lacks a usable WA_DB_HOSTNAME, WA_DB_PORT or WA_DB_USERNAME", self.db_env.path)
-        return DbLogin(engine, host, port, user, self.db_password or "")
+        return DbLogin(engine, host, port, user, self.login_password or "")
 
     @property
     def db_password(self) -> str | None:
+        """The client's own password (ENV-010): db.env's, or password_env's when the profile
+        says db.env does not hold it."""
+        database = self.profile.database
+        if database.password_env and not database.user:
+            return os.environ.get(database.password_env)
+        return self.db_env.values.get("WA_DB_PASSWORD")
+
+    @property
+    def login_password(self) -> str | None:
+        """What the audit logs in with: password_env's (the audit account's, with database.user)."""
         if self.profile.database.password_env:
             return os.environ.get(self.profile.database.password_env)
         return self.db_env.values.get("WA_DB_PASSWORD")
