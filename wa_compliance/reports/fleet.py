@@ -22,23 +22,21 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import jinja2
 
 from ..model import OUTCOME_ORDER
 from . import history
 from .common import atomic_write, run_status, score_text, score_value
 from .json_report import FILENAME as RESULTS_FILENAME
+from .jinja import environment
 
 INDEX_FILENAME = "index.html"
 HISTORY_FILENAME = "history.jsonl"
 REPORT_FILENAME = "report.html"
 TEMPLATE = "index.html.j2"
-TEMPLATES = Path(__file__).parent / "templates"
 TREND_RUNS = 12
 OUTCOMES = tuple(str(o) for o in OUTCOME_ORDER)
 # what make_run_dir names a run folder: 20261128T171500Z, 20261128T171500Z-2, ...
@@ -260,11 +258,6 @@ def rows(reports_dir: Path, run_dirs: Mapping[str, Path]) -> list[HostRow]:
     return table
 
 
-@lru_cache(maxsize=1)
-def environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True,
-                              lstrip_blocks=True)
 
 
 def render(table: list[HostRow]) -> str:

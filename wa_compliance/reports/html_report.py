@@ -9,31 +9,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import jinja2
 
 from ..model import Outcome, Result, summarize
 from .common import (SEVERITIES_DESC, HostRun, as_utc, is_failing, iso_utc, run_status,
                      score_text, score_value, section_rank)
 from .history import Changes
+from .jinja import environment
 
 FILENAME = "report.html"
 TEMPLATE = "report.html.j2"
-TEMPLATES = Path(__file__).parent / "templates"
 
 
-@lru_cache(maxsize=1)
-def environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 # -- header and summary -----------------------------------------------------------------
