@@ -254,10 +254,16 @@ class AuditRun:
             self._output("remediation plan", self.audit.plan_file,
                          lambda: write_plan(self.audit.plan_file, runs, tool_version=__version__,
                                             fail_on=self.audit.fail_on, secrets=secrets))
+        unwritten = [p for p in self.report_paths.values() if isinstance(p, OSError)]
+        unwritten += [problem for _, _, problem in self.outputs if problem is not None]
+        if unwritten and session.exitstatus == pytest.ExitCode.OK:
+            # a run whose evidence is missing must not look green to the CI job or the cron
+            # wrapper that reads its exit code; the summary says what was not written
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def _output(self, label: str, path, write) -> None:
         """Write one of the run-wide files; a failure is told in the summary, not raised:
-        the reports are written and the exit code stays the audit's."""
+        the other files are still written, and the run exits 1."""
         try:
             self.outputs.append((label, write() or path, None))
         except OSError as exc:

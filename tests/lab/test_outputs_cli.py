@@ -90,10 +90,10 @@ def test_with_a_baseline_only_new_failures_fail_the_run(lab_biz, audit, tmp_path
 
 
 @pytest.mark.lab
-def test_an_output_that_cannot_be_written_is_told_and_leaves_the_exit_code_alone(lab_biz, audit, tmp_path):
+def test_an_output_that_cannot_be_written_is_told_and_fails_the_run(lab_biz, audit, tmp_path):
     run = audit("--host=lab", "-m", "cron", "--metrics-file=/proc/wa_compliance.prom",
                 f"--plan={tmp_path / 'plan.md'}")
-    assert run.exit_code == 0, run.console
+    assert run.exit_code == 1, run.console        # every check passed, but the evidence is missing
     assert "metrics NOT written to /proc/wa_compliance.prom: No such file or directory" in run.console
     assert (tmp_path / "plan.md").is_file() and "Traceback" not in run.console
 

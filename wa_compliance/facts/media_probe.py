@@ -60,6 +60,9 @@ class MediaProbeReport:
     seen: dict[str, dict[str, str]] = field(default_factory=dict)       # reader -> writer -> what it saw
     leftovers: list[str] = field(default_factory=list)
     exec_count: int = 0
+    # container -> why its docker exec itself failed (engine or connection lost): not a
+    # verdict on the media, the round trip could not be made
+    unreachable: dict[str, str] = field(default_factory=dict)
 
     @property
     def write_errors(self) -> dict[str, str | None]:
@@ -89,7 +92,7 @@ def _write_round(engine, report):
         try:
             code, output = engine.exec(probe.writer, ["sh", "-c", _WRITE, "sh", probe.content, probe.path])
         except FactUnavailable as exc:
-            probe.write_error = str(exc)
+            probe.write_error = report.unreachable[probe.writer] = str(exc)
             return
         if code != 0:
             probe.write_error = output.strip().splitlines()[-1] if output.strip() else f"exit code {code}"
@@ -110,6 +113,7 @@ def _read_round(engine, report):
         try:
             _, output = engine.exec(reader, ["sh", "-c", _READ_AND_REMOVE, "sh", str(len(others)), *others, *remove])
         except FactUnavailable as exc:
+            report.unreachable[reader] = str(exc)
             report.seen[reader] = {by_path[path].writer: f"not checked ({exc})" for path in others}
             return
         report.seen[reader] = {by_path[path].writer: "missing" for path in others}

@@ -206,7 +206,8 @@ class DockerEngine:
             output = api.exec_start(exec_id)
             exit_code = api.exec_inspect(exec_id)["ExitCode"]
         except (docker.errors.DockerException, OSError) as exc:
-            raise FactUnavailable(f"docker exec in {container} failed: {_short(exc)}", container) from None
+            raise FactUnavailable(f"docker exec in {container} on {self.shown_as} failed: {_short(exc)}",
+                                  container) from None
         return exit_code, output.decode("utf-8", "replace")
 
     def _tag_of(self, image_id: str) -> str:
@@ -244,4 +245,20 @@ def _ago(timestamp: str | None) -> str | None:
 
 
 def _short(exc: Exception) -> str:
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    """The root cause in words: 'Connection refused', not requests' nested tuple of reprs."""
+    cause = _root_os_error(exc)
+    if cause is not None and cause.strerror:
+        return cause.strerror
+    text = str(exc)
+    return " ".join(text.split())[:200] if text else type(exc).__name__
+
+
+def _root_os_error(exc: BaseException, depth: int = 0) -> OSError | None:
+    """The innermost OSError with an errno, through causes, contexts and exception arguments."""
+    if depth > 8 or exc is None:
+        return None
+    for inner in (exc.__cause__, exc.__context__, *[a for a in getattr(exc, "args", ()) if isinstance(a, BaseException)]):
+        found = _root_os_error(inner, depth + 1) if inner is not None else None
+        if found is not None:
+            return found
+    return exc if isinstance(exc, OSError) and exc.errno else None

@@ -66,6 +66,9 @@ class DatabaseSession:
     def __init__(self, login: DbLogin):
         self.login = login
         self._connections: dict[str | None, object] = {}
+        # a connection that could not be opened is not tried again in this audit: an
+        # unreachable server costs its connect timeout once (ENV-009 and GC-001 share it)
+        self._failures: dict[str | None, FactUnavailable] = {}
         self.opened = 0                      # connections opened, for the benchmark
 
     # -- what checks read --------------------------------------------------------------------
@@ -149,8 +152,14 @@ class DatabaseSession:
 
     def _connection(self, database):
         key = None if self.login.engine == "MYSQL" else database
+        if key in self._failures:
+            raise self._failures[key]
         if key not in self._connections:
-            self._connections[key] = (_mysql_connect if self.login.engine == "MYSQL" else _pgsql_connect)(self.login, database)
+            try:
+                self._connections[key] = (_mysql_connect if self.login.engine == "MYSQL" else _pgsql_connect)(self.login, database)
+            except FactUnavailable as exc:
+                self._failures[key] = exc
+                raise
             self.opened += 1
         return self._connections[key]
 
@@ -170,7 +179,9 @@ def _mysql_connect(login: DbLogin, _database):
     try:
         connection = pymysql.connect(
             host=login.host, port=login.port, user=login.user, password=login.password,
-            connect_timeout=CONNECT_SECONDS, read_timeout=COMMAND_SECONDS, write_timeout=COMMAND_SECONDS,
+            # the handshake is read with read_timeout: a port that accepts and never answers
+            # must cost CONNECT_SECONDS, not COMMAND_SECONDS; queries get theirs below
+            connect_timeout=CONNECT_SECONDS, read_timeout=CONNECT_SECONDS, write_timeout=COMMAND_SECONDS,
         )
     except pymysql.err.OperationalError as exc:
         code, text = (exc.args + ("",))[:2]
@@ -181,6 +192,7 @@ def _mysql_connect(login: DbLogin, _database):
     with connection.cursor() as cursor:
         # statistics only, never a write: refuse writes at the session level too
         cursor.execute("SET SESSION TRANSACTION READ ONLY")
+    connection._read_timeout = COMMAND_SECONDS     # PyMySQL applies it at each read
     return connection
 
 

@@ -90,4 +90,4 @@ def _ssh_failure(exc: RuntimeError) -> str:
     """The last line ssh printed, from the CommandResult testinfra wraps in RuntimeError."""
     stderr = getattr(exc.args[0], "stderr", "") if exc.args else ""
     lines = [line for line in str(stderr).splitlines() if line.strip()]
-    return lines[-1].strip()[:200] if lines else "ssh exited with status 255"
+    return lines[-1].strip()[:200] if lines else "the SSH connection was lost (ssh exited with status 255)"
