@@ -25,7 +25,16 @@ from dataclasses import dataclass, field
 
 from ..errors import FactUnavailable
 
-_WRITE = 'set -C; printf %s "$1" > "$2"'
+# Idempotent, so that it can be run again when the engine lost its output: the name holds a
+# random token, so a file there with this exact content was written by this very probe.
+_WRITE = r"""
+if [ -e "$2" ]; then
+  [ "$(cat -- "$2")" = "$1" ] || { echo "$2 exists with other content" >&2; exit 1; }
+else
+  set -C; printf %s "$1" > "$2" || exit 1
+fi
+echo written
+"""
 # Arguments: the number N of probes to read, the N paths, then the paths to remove.
 _READ_AND_REMOVE = r"""
 n=$1; shift; i=0
@@ -39,7 +48,7 @@ for f; do
     rm -f -- "$f" && [ ! -e "$f" ] && printf 'removed\t%s\n' "$f"
   fi
 done
-exit 0
+echo end
 """
 _REMOVE_OWN = 'if [ -e "$1" ]; then rm -f -- "$1"; fi; [ ! -e "$1" ]'
 
@@ -90,7 +99,8 @@ def run_media_probe(engine, containers: list[str], media_path: str, host: str) -
 def _write_round(engine, report):
     def write(probe):
         try:
-            code, output = engine.exec(probe.writer, ["sh", "-c", _WRITE, "sh", probe.content, probe.path])
+            code, output = _exec_told(engine, probe.writer, ["sh", "-c", _WRITE, "sh", probe.content, probe.path],
+                                      "written", report)
         except FactUnavailable as exc:
             probe.write_error = report.unreachable[probe.writer] = str(exc)
             return
@@ -110,8 +120,11 @@ def _read_round(engine, report):
 
     def read(reader, remove):
         others = [p.path for p in written if p.writer != reader]
+        argv = ["sh", "-c", _READ_AND_REMOVE, "sh", str(len(others)), *others, *remove]
         try:
-            _, output = engine.exec(reader, ["sh", "-c", _READ_AND_REMOVE, "sh", str(len(others)), *others, *remove])
+            # the last reader also removes: once its files are gone a second run would read
+            # nothing, so it is not run again (a lost output makes its view `error`)
+            _, output = _exec_told(engine, reader, argv, "end", report, again=not remove)
         except FactUnavailable as exc:
             report.unreachable[reader] = str(exc)
             report.seen[reader] = {by_path[path].writer: f"not checked ({exc})" for path in others}
@@ -134,6 +147,24 @@ def _read_round(engine, report):
     _side_by_side([lambda r=reader: read(r, []) for reader in readers[:-1]])
     if readers:
         read(readers[-1], [p.path for p in written])
+
+
+def _exec_told(engine, container: str, argv: list[str], marker: str, report, again: bool = True):
+    """One exec whose script ends by printing `marker`; when the engine loses the output of a
+    short exec (moby#27289, docker-py#2042) the script, idempotent, is run once more."""
+    code, output = engine.exec(container, argv)
+    if code == 0 and not _told(output, marker) and again:
+        report.exec_count += 1
+        code, output = engine.exec(container, argv)
+    if code == 0 and not _told(output, marker):
+        raise FactUnavailable(f"docker exec in {container} ended without its output (the engine lost it)",
+                              container)
+    return code, output
+
+
+def _told(output: str, marker: str) -> bool:
+    lines = output.strip().splitlines()
+    return bool(lines) and lines[-1] == marker
 
 
 def _side_by_side(calls) -> None:

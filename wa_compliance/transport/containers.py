@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from dataclasses import dataclass, field
 
 import docker
@@ -204,7 +205,13 @@ class DockerEngine:
         try:
             exec_id = api.exec_create(container, argv)["Id"]
             output = api.exec_start(exec_id)
-            exit_code = api.exec_inspect(exec_id)["ExitCode"]
+            state = api.exec_inspect(exec_id)
+            # the output stream can close before the process ends (moby#27289): wait for it
+            deadline = time.monotonic() + COMMAND_SECONDS
+            while state.get("Running") and time.monotonic() < deadline:
+                time.sleep(0.02)
+                state = api.exec_inspect(exec_id)
+            exit_code = state["ExitCode"]
         except (docker.errors.DockerException, OSError) as exc:
             raise FactUnavailable(f"docker exec in {container} on {self.shown_as} failed: {_short(exc)}",
                                   container) from None
