@@ -1,6 +1,10 @@
 """SPEC §1/§4 and the batching rule: a full audit costs at most one `docker exec` per container
 for everything every section reads, plus VOL-004's write and read round (2 per container).
-Counted from the engine's own `exec_create` events, on single and multiconnect labs."""
+Counted from the engine's own `exec_create` events, on single and multiconnect labs.
+
+One exception, seen about once in a CI run: the engine can drop a short exec's output
+(moby#27289, docker-py#2042), and the audit then runs that read-only script once more; the test
+allows one such re-run per audit, no more."""
 
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ def test_a_full_audit_execs_once_per_container_besides_the_probe(request, audit,
                            filters={"type": "container", "event": "exec_create"})
     execs = [e["Actor"]["Attributes"]["name"] for e in events if e["Actor"]["Attributes"]["name"] in containers]
     per_container = {name: execs.count(name) for name in sorted(containers)}
-    assert all(count <= 1 + PROBE_EXECS for count in per_container.values()), per_container
-    # every container was read inside (LOG/CRON) and probed (VOL-004): exactly 3 each
-    assert set(per_container.values()) == {1 + PROBE_EXECS}, per_container
+    # every container was read inside (LOG/CRON) and probed (VOL-004): exactly 3 each ...
+    assert all(count >= 1 + PROBE_EXECS for count in per_container.values()), per_container
+    # ... give or take one re-run of a script whose output the engine lost
+    assert sum(per_container.values()) - len(containers) * (1 + PROBE_EXECS) <= 1, per_container
