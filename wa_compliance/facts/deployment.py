@@ -123,7 +123,7 @@ class DeploymentFacts:
         def gather():
             argv = inside_argv(self.profile.deployment.log_dir, container.role == "webapp")
             exit_code, output = self.docker.exec(container.name, argv)
-            if exit_code == 0 and not output_complete(output):
+            if not output_complete(output):
                 # the engine can drop a short exec's output (moby#27289, docker-py#2042):
                 # the script only reads, so read again, once
                 exit_code, output = self.docker.exec(container.name, argv)

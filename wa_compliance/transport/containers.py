@@ -206,12 +206,16 @@ class DockerEngine:
             exec_id = api.exec_create(container, argv)["Id"]
             output = api.exec_start(exec_id)
             state = api.exec_inspect(exec_id)
-            # the output stream can close before the process ends (moby#27289): wait for it
+            # the output stream can close before the process ends, or even starts (moby#27289):
+            # wait until the engine has its exit code
             deadline = time.monotonic() + COMMAND_SECONDS
-            while state.get("Running") and time.monotonic() < deadline:
+            while (state.get("Running") or state.get("ExitCode") is None) and time.monotonic() < deadline:
                 time.sleep(0.02)
                 state = api.exec_inspect(exec_id)
             exit_code = state["ExitCode"]
+            if exit_code is None:
+                raise FactUnavailable(f"docker exec in {container} on {self.shown_as} did not end within "
+                                      f"{COMMAND_SECONDS}s", container)
         except (docker.errors.DockerException, OSError) as exc:
             raise FactUnavailable(f"docker exec in {container} on {self.shown_as} failed: {_short(exc)}",
                                   container) from None
