@@ -14,6 +14,7 @@ from . import __version__
 from .audit import Audit
 from .check import Verdict
 from .errors import UsageError, WaComplianceError
+from .facts.media_probe import interrupt
 from .model import Outcome, Result, summarize
 from .outputs import is_marked, write_metrics, write_plan
 from .reports import HostRun, write_reports
@@ -154,7 +155,7 @@ class AuditRun:
         # SIGTERM (a CI job cancelled, `kill`) unwinds like Ctrl-C instead of killing the
         # process: the session then ends normally, and Audit.close waits for the background
         # gathering, so VOL-004's probe is always removed.
-        self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
+        self._previous_sigterm = signal.signal(signal.SIGTERM, interrupt)
 
     def pytest_unconfigure(self, config):
         if self._previous_sigterm is not None:
@@ -295,10 +296,6 @@ class AuditRun:
 
 
 FAILING = (Outcome.FAIL, Outcome.ERROR)
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _one_worker_per_host(config) -> None:

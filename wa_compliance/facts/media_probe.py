@@ -202,15 +202,18 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", text)[:40]
 
 
+def interrupt(signum, frame):
+    """A signal handler that unwinds like Ctrl-C (the audit installs it for SIGTERM too)."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @contextlib.contextmanager
 def _interrupts_raise():
     """SIGTERM, like Ctrl-C, must unwind through the cleanup instead of killing the run."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    def interrupted(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    previous = signal.signal(signal.SIGTERM, interrupted)
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         yield
     finally:
