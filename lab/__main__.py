@@ -1,5 +1,5 @@
 """Command line of the lab: `python -m lab up|down|status|deviate|restore|list-deviations|
-api-env`."""
+api-env|purge`."""
 
 from __future__ import annotations
 
@@ -58,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("name", help="see list-deviations")
     sub = command("restore", _restore, "switch deviations off (all, or NAME)", all_option=False)
     sub.add_argument("name", nargs="?", help="only this deviation")
+    purging = commands.add_parser(
+        "purge", help="remove every piece of lab state (deployments, containers, volumes, lab "
+        "images, databases and accounts, cron files, servers, ports, locks): the next run "
+        "starts as on a new machine; installed packages and services stay",)
+    purging.set_defaults(run=_purge)
     listing = commands.add_parser("list-deviations", help="list deviation names")
     listing.set_defaults(run=_list_deviations)
     command("api-env", _api_env, "print the API login the lab profiles name, as export lines: "
@@ -131,6 +136,16 @@ def _api_env(args) -> None:
         exported.update(Lab.open(lab.project, args.root).api_env())
     for name, value in exported.items():
         print(f"export {name}={shlex.quote(value)}")
+
+
+def _purge(args) -> int:
+    from lab.purge import purge
+    started = time.monotonic()
+    left = purge(say=lambda line: print(f"purge: {line}"))
+    for line in left:
+        print(f"lab: purge: still there: {line}", file=sys.stderr)
+    print(f"purge: {'incomplete' if left else 'done'} in {time.monotonic() - started:.1f}s")
+    return 1 if left else 0
 
 
 def _list_deviations(args) -> None:

@@ -77,6 +77,17 @@ class MariaDB:
             cursor.execute("SELECT 1 FROM mysql.user WHERE user = %s", (user,))
             return cursor.fetchone() is not None
 
+    def accounts(self) -> list[str]:
+        """Every user name on the server (lab purge)."""
+        with self._admin() as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT DISTINCT user FROM mysql.user")
+            return sorted(row[0] for row in cursor.fetchall())
+
+    def all_databases(self) -> list[str]:
+        with self._admin() as connection, connection.cursor() as cursor:
+            cursor.execute("SHOW DATABASES")
+            return sorted(row[0] for row in cursor.fetchall())
+
     def databases(self, prefix: str) -> list[str]:
         with self._admin() as connection, connection.cursor() as cursor:
             cursor.execute("SHOW DATABASES LIKE %s", (_like_prefix(prefix),))
@@ -146,6 +157,13 @@ class PostgreSQL:
     def account_exists(self, user: str) -> bool:
         _checked(user)
         return bool(self._psql(f"SELECT 1 FROM pg_roles WHERE rolname = '{user}';\n"))
+
+    def accounts(self) -> list[str]:
+        """Every role name on the server (lab purge)."""
+        return sorted(self._psql("SELECT rolname FROM pg_roles;\n"))
+
+    def all_databases(self) -> list[str]:
+        return sorted(self._psql("SELECT datname FROM pg_database;\n"))
 
     def databases(self, prefix: str) -> list[str]:
         _checked(prefix)

@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab import cron, dbenv, deviations, profiles
-from lab.api import USER_ENV, password_env, USERNAME, ApiConfig, ApiServer, free_port
+from lab import cron, dbenv, deviations, ports, profiles, registry
+from lab.api import USER_ENV, password_env, USERNAME, ApiConfig, ApiServer
 from lab.commands import run
 from lab.compose import OVERRIDE_FILE, ComposeProject, media_entry, render_override
 from lab.database import server_for
@@ -28,6 +28,7 @@ from lab.deviations.targets import affected_container, affected_webapp
 from lab.errors import LabError
 from lab.images import ensure_images, prune_stale_images
 from lab.locking import deployment_lock
+from lab.seed import ensure_messages
 from lab.state import DeploymentState
 from lab.topology import (DB_ENGINE_NAMES, DB_PORTS, ENGINES, MEDIA_KINDS, MEDIA_VOLUME, ROLES,
                           SERVICE_ROLES, TOPOLOGIES, compose_source, services)
@@ -298,8 +299,9 @@ class Lab:
         ensure_images(self.version)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.state.create()
+        registry.remember(self.dir)
         self._move_cron_file()
-        self._api_port = self._api_port or free_port()
+        self._api_port = ports.keep(self._api_port, self.dir)
         self.state.save_settings({"topology": self.topology, "engine": self.engine,
                                   "version": self.version, "media": self.media,
                                   "cron_dir": str(self.cron_dir), "api_port": self._api_port})
@@ -307,6 +309,7 @@ class Lab:
         self.ensure_compose_files()
         self.ensure_db_env()
         self.ensure_db_account()
+        self.ensure_messages_table()
         if "inside" in deviations.touched_by(self.state.active_deviations()):
             self.recreate_containers()
         else:
@@ -328,8 +331,10 @@ class Lab:
         self.api_server.stop()
         self.compose.down()
         self.server.drop_account(self.db_user, self.db_name_prefix)
+        ports.release(self._api_port, self.dir)
         if self.dir.exists():
             shutil.rmtree(self.dir)
+        registry.forget(self.dir)
 
     def status(self) -> LabStatus:
         try:
@@ -397,6 +402,11 @@ class Lab:
     def ensure_db_account(self) -> None:
         self.server.ensure_account(self.db_user, self.db_password, self.db_name,
                                    self.db_name_prefix)
+
+    def ensure_messages_table(self) -> None:
+        """The client's messages table: every deployment has one, so GC-001 can size it on
+        any lab deployment; tests that need a size seed it (lab.seed)."""
+        ensure_messages(self)
 
     def ensure_containers(self) -> None:
         """Compose recreates a container whose configuration (db.env included) changed."""

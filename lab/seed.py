@@ -52,6 +52,7 @@ STATEMENT_TIMEOUT = 900             # seconds any one statement may take
 STATS_TOLERANCE = 0.05              # statistics further off than this are refreshed
 LOCK_DIR = Path(tempfile.gettempdir()) / "wa-lab-seed"
 FIRST_MS = 1_700_000_000_000        # first message's time (2023-11-14), then one every 250 ms
+BASELINE_ROWS = 10_000              # the table `up` makes: a small, "normal" deployment
 CHATS = 50_000                      # distinct chat JIDs
 _OURS = "wa-lab seed v"             # every marker starts so; then "1: 12000000 rows"
 _MARKER = re.compile(r"^wa-lab seed v(\d+): (\d+) rows$")
@@ -128,6 +129,16 @@ def seed_messages(lab, rows: int, database: str | None = None, table: str = "mes
         ensure_database(lab, database)
         with _seeder(lab, database, table) as seeder:
             return seeder.seed(rows, force)
+
+
+def ensure_messages(lab, rows: int = BASELINE_ROWS) -> SeedReport | None:
+    """The deployment's messages table exists: seeded with `rows` when it does not, left as
+    it is when it does (whatever size a test seeded it to). None: it was there."""
+    database = checked_name(lab.db_name)
+    with _lock(lab):
+        ensure_database(lab, database)
+        with _seeder(lab, database, "messages") as seeder:
+            return None if seeder.exists() else seeder.seed(rows, force=False)
 
 
 def seed_second_candidate(lab, rows: int = 1000, suffix: str = "archive",
@@ -271,6 +282,9 @@ class _Seeder:
 
     def estimated(self) -> int:
         return estimated_rows(self.connection, self.engine, self.database, self.table) or 0
+
+    def exists(self) -> bool:
+        return self._one(*self._comment_query()) is not None
 
     def _marker(self) -> tuple[bool, int | None]:
         """(table exists, rows it was seeded with: None if not a complete seed of ours)."""

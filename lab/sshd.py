@@ -17,7 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from lab.api import free_port
+from lab import ports
 from lab.errors import LabError
 
 SSHD = "/usr/sbin/sshd"
@@ -27,7 +27,7 @@ HOST_ALIAS = "lab-ssh"
 class SshServer:
     def __init__(self, folder: Path, port: int | None = None, user: str = "root"):
         self.folder = Path(folder)
-        self.port = port or free_port()
+        self.port = port or ports.reserve(self.folder)
         self.user = user
         self._process: subprocess.Popen | None = None
 

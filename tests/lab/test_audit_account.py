@@ -12,6 +12,7 @@ import pytest
 
 from lab.database import MariaDB, PostgreSQL, scram_verifier
 from lab.profiles import merge, profile_for, write
+from lab.seed import ensure_messages
 
 ACCOUNT = "wa_audit_test"
 PASSWORD_ENV = "WA_TEST_AUDIT_DB_PASSWORD"
@@ -44,6 +45,7 @@ def drop_account(engine: str) -> None:
 @pytest.mark.parametrize("lab_name, host", [("lab_biz", "lab"), ("lab_pg", "lab-pg")])
 def test_a_read_only_audit_account_is_enough(request, audit, tmp_path, lab_name, host):
     lab = request.getfixturevalue(lab_name)
+    ensure_messages(lab)                     # GC-001 sizes it
     password = secrets.token_urlsafe(18)
     (mysql_account if lab.engine == "mysql" else pgsql_account)(lab, password)
     try:
