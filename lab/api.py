@@ -42,7 +42,7 @@ def password_env(project: str) -> str:
     name one secret per host: WA_LAB_API_PASSWORD_BIZMC."""
     return PASSWORD_ENV_PREFIX + re.sub(r"[^A-Z0-9]", "_", project.upper())
 TOKEN_TTL_SECONDS = 7 * 24 * 3600     # the client's tokens expire after 7 days
-PAYLOADS = ("old", "new")
+PAYLOADS = ("old", "new", "no_gc")
 COMPLIANT_RPS = 20.0                   # well under the 120 rps above which GC goes through the API
 CERT_DAYS = 3650
 START_SECONDS = 30
@@ -53,10 +53,11 @@ SERVER_SCRIPT = Path(api_server.__file__)
 @dataclass(frozen=True)
 class ApiConfig:
     """What the stand-in answers. The default is compliant with R-GC: automatic GC (messages)
-    equals pass_through (both off: the client's default since v2.29.1), at 20 rps."""
-    payload: str = "new"                # "new": garbagecollector_enable; "old": db_garbage...
+    on, pass_through off (the client's default since v2.29.1), at 20 rps."""
+    payload: str = "new"                # "new": garbagecollector_enable; "old": db_garbage...;
+                                        # "no_gc": neither (the answer lacks the setting)
     pass_through: bool = False
-    automatic_gc: bool = False
+    automatic_gc: bool = True
     rps: float = COMPLIANT_RPS          # simulated traffic the request counters grow by
     down: bool = False                  # the server is stopped
     token_ttl_seconds: int = TOKEN_TTL_SECONDS

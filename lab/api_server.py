@@ -152,6 +152,8 @@ class StandIn:
         config = self.config
         if config["payload"] == "old":
             gc = {"db_garbagecollector_enable": config["automatic_gc"]}
+        elif config["payload"] == "no_gc":
+            gc = {}
         else:
             gc = {"garbagecollector_enable": {"messages": config["automatic_gc"], "media": False}}
         return {

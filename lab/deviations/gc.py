@@ -37,19 +37,25 @@ def old_payload(lab: Lab) -> None:
     lab.api_server.update(payload="old")
 
 
-@deviation("gc.pass_through_gc_off", "pass_through on, automatic GC off (they differ)", {"api"})
+@deviation("gc.settings_without_gc", "the API's settings answer lacks the automatic GC setting "
+           "(pass_through is there)", {"api"})
+def settings_without_gc(lab: Lab) -> None:
+    lab.api_server.update(payload="no_gc")
+
+
+@deviation("gc.automatic_gc_off", "pass_through off, automatic GC off: messages accumulate "
+           "and nothing collects them (GC-003: high on a large table, medium otherwise)", {"api"})
+def automatic_gc_off(lab: Lab) -> None:
+    lab.api_server.update(pass_through=False, automatic_gc=False)
+
+
+@deviation("gc.pass_through_gc_off", "pass_through on, automatic GC off (GC-003: low)", {"api"})
 def pass_through_gc_off(lab: Lab) -> None:
     lab.api_server.update(pass_through=True, automatic_gc=False)
 
 
-@deviation("gc.pass_through_off_gc_on", "pass_through off, automatic GC on (they differ)",
-           {"api"})
-def pass_through_off_gc_on(lab: Lab) -> None:
-    lab.api_server.update(pass_through=False, automatic_gc=True)
-
-
-@deviation("gc.pass_through_gc_on", "pass_through on, automatic GC on (COMPLIANT: they are "
-           "equal, as for a business upgrading with pass_through on)", {"api"})
+@deviation("gc.pass_through_gc_on", "pass_through on, automatic GC on (COMPLIANT, as for a "
+           "business that upgraded with pass_through on)", {"api"})
 def pass_through_gc_on(lab: Lab) -> None:
     lab.api_server.update(pass_through=True, automatic_gc=True)
 

@@ -249,7 +249,7 @@ def test_api_down_with_declared_settings(audit, lab, healthy, tmp_path):
     """With `settings` declared, an unreachable API is no finding: GC-002 and GC-003 use them
     and say so; the run passes (exit 0)."""
     host_profile = profile(lab, tmp_path, api={"url": f"https://127.0.0.1:{free_port()}"},
-                           settings={"pass_through": False, "db_garbagecollector_enable": False})
+                           settings={"pass_through": False, "db_garbagecollector_enable": True})
     run, elapsed = timed(audit, f"--host={host_profile}", env=lab.api_env())
     assert_contained(run, elapsed, healthy, timeout=CONNECT_SECONDS, exit_code=0, affected={
         "GC-005": ("skip", "traffic unknown")})

@@ -4,6 +4,8 @@ traffic served over HTTPS, API GC jobs in the host's real cron files."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from lab.seed import drop_messages, second_candidate, seed_messages, seed_second_candidate
@@ -54,20 +56,43 @@ def test_a_small_table_with_matching_settings_passes(request, audit, tmp_path, l
     assert "garbagecollector_enable.messages" in outcome(run, "GC-002")["message"]
 
 
-@pytest.mark.parametrize("lab_name", ["biz", "bizpg"])
-def test_a_large_table_with_pass_through_and_gc_off_fails_gc_003_as_high(request, audit, tmp_path, lab_name):
-    lab = request.getfixturevalue(lab_name)
-    with lab.deviation("gc.pass_through_gc_off"):
-        run = audit_gc(audit, lab, tmp_path, "-m", "upgrade", "--fail-on=high", table=LARGE_TABLE)
-        small = audit_gc(audit, lab, tmp_path, "--fail-on=high")
-    assert run.exit_code == 1, run.console
+# pass_through x automatic GC, as the API reports them -> GC-003 on the small and on the large table
+GC_003_CASES = {
+    "pass_through off, GC on (after v2.29.1, as recommended)": (None, ("pass", None), ("pass", None)),
+    "pass_through on, GC on": ("gc.pass_through_gc_on", ("pass", None), ("pass", None)),
+    "pass_through on, GC off": ("gc.pass_through_gc_off", ("fail", "low"), ("fail", "low")),
+    "pass_through off, GC off": ("gc.automatic_gc_off", ("fail", "medium"), ("fail", "high")),
+}
+
+
+@pytest.mark.parametrize("case", GC_003_CASES)
+def test_gc_003_wants_automatic_gc_on_graded_by_risk(biz, audit, tmp_path, case):
+    deviation, on_small, on_large = GC_003_CASES[case]
+    with contextlib.ExitStack() as stack:
+        if deviation:
+            stack.enter_context(biz.deviation(deviation))
+        small = audit_gc(audit, biz, tmp_path, "--fail-on=high")
+        large = audit_gc(audit, biz, tmp_path, "-m", "upgrade", "--fail-on=high", table=LARGE_TABLE)
+    for run, (expected, severity) in ((small, on_small), (large, on_large)):
+        result = outcome(run, "GC-003")
+        assert result["outcome"] == expected, result
+        assert run.exit_code == (1 if severity == "high" else 0), run.console
+        if expected == "fail":
+            assert result["severity"] == severity
+            assert "automatic GC must be enabled at ≤ 120 rps" in result["message"]
+            assert '"db_garbagecollector_enable": true' in result["remediation"]
+            assert "disable" not in result["message"] + result["remediation"]
+    if case == "pass_through off, GC off":
+        assert "messages accumulate and nothing collects them" in outcome(large, "GC-003")["message"]
+        assert "the messages table is large" in outcome(large, "GC-003")["message"]
+
+
+def test_gc_003_on_postgresql_a_large_table_without_gc_fails_high(bizpg, audit, tmp_path):
+    with bizpg.deviation("gc.automatic_gc_off"):
+        run = audit_gc(audit, bizpg, tmp_path, "-m", "upgrade", "--fail-on=high", table=LARGE_TABLE)
     result = outcome(run, "GC-003")
-    assert (result["outcome"], result["severity"]) == ("fail", "high")
-    assert "automatic GC must equal pass_through (enable it); the messages table is large" in result["message"]
-    assert '"db_garbagecollector_enable": true' in result["remediation"]
-    # the same settings on a small table: medium, below the gate
-    assert (outcome(small, "GC-003")["outcome"], outcome(small, "GC-003")["severity"]) == ("fail", "medium")
-    assert small.exit_code == 0, small.console
+    assert (result["outcome"], result["severity"]) == ("fail", "high"), result
+    assert run.exit_code == 1
 
 
 def test_pass_through_and_gc_both_on_pass(biz, audit, tmp_path):
@@ -117,13 +142,30 @@ def test_an_api_gc_job_at_low_traffic_is_discouraged(biz, audit, tmp_path):
 
 def test_with_the_api_down_declared_settings_are_used_and_said(biz, audit, tmp_path):
     with biz.deviation("gc.api_down"):
-        declared = audit_gc(audit, biz, tmp_path, settings={"pass_through": False, "db_garbagecollector_enable": False})
+        declared = audit_gc(audit, biz, tmp_path, settings={"pass_through": False, "db_garbagecollector_enable": True})
         unknown = audit_gc(audit, biz, tmp_path)
     assert outcome(declared, "GC-002")["outcome"] == "pass"
     assert "declared in the profile" in outcome(declared, "GC-002")["message"]
     assert "cannot reach the client's API" in outcome(declared, "GC-002")["message"]
     assert outcome(unknown, "GC-002")["outcome"] == "fail"
     assert outcome(unknown, "GC-004")["outcome"] == "skip"   # no traffic either
+
+
+def test_gc_002_takes_each_setting_from_the_api_else_from_the_profile(biz, audit, tmp_path):
+    with biz.deviation("gc.settings_without_gc"):
+        declared = audit_gc(audit, biz, tmp_path, settings={"db_garbagecollector_enable": True})
+        undeclared = audit_gc(audit, biz, tmp_path)
+    result = outcome(declared, "GC-002")
+    assert result["outcome"] == "pass", result
+    assert "pass_through is false (GET /v1/settings/application)" in result["message"]
+    assert ("automatic GC is true (declared in the profile (settings.db_garbagecollector_enable); "
+            "GET /v1/settings/application answered without it)") in result["message"]
+    assert outcome(declared, "GC-003")["outcome"] == "pass"
+    result = outcome(undeclared, "GC-002")
+    assert result["outcome"] == "fail"
+    assert result["message"] == ("automatic GC unknown: GET /v1/settings/application answered without it, and the "
+                                 "profile does not declare settings.db_garbagecollector_enable; pass_through is false "
+                                 "(GET /v1/settings/application)")
 
 
 def test_several_candidate_tables_are_an_error_naming_them_and_the_profile_key(biz, audit, tmp_path):

@@ -30,7 +30,8 @@ from cronsim import CronSim
 from prometheus_client.parser import text_string_to_metric_families
 
 from lab import Lab
-from lab.api import TOKEN_TTL_SECONDS, ApiConfig, free_port
+from lab import ports
+from lab.api import TOKEN_TTL_SECONDS, ApiConfig
 
 pytestmark = pytest.mark.lab
 
@@ -53,7 +54,7 @@ def compliant(lab):
     assert lab.api_config() == ApiConfig()
     assert lab.api_server.pid() is not None
     assert not lab.gc_cron_file.exists() and not lab.api_token_file.exists()
-    assert application(lab, login(lab))["garbagecollector_enable"]["messages"] is False
+    assert application(lab, login(lab))["garbagecollector_enable"]["messages"] is True
 
 
 # --- a client, verifying the deployment's own certificate ----------------------------------
@@ -158,7 +159,7 @@ def test_endpoints_refuse_missing_invalid_and_expired_tokens(lab, compliant):
 def test_compliant_settings_use_the_newer_payload(lab):
     settings = application(lab, login(lab))
     assert settings["pass_through"] is False
-    assert settings["garbagecollector_enable"] == {"messages": False, "media": False}
+    assert settings["garbagecollector_enable"] == {"messages": True, "media": False}
     assert "db_garbagecollector_enable" not in settings
     assert settings["callback_persist"] is True and "webhooks" in settings
 
@@ -235,8 +236,9 @@ def test_up_reuses_the_server_and_a_new_configuration_restarts_it(lab, compliant
 
 def test_down_stops_the_server(tmp_path):
     """A deployment with only its API brought up: down stops the process, frees the port."""
-    deployment = Lab(project=f"labapidown{os.getpid()}", root=tmp_path, cron_dir=tmp_path,
-                     api_port=free_port())
+    project = f"labapidown{os.getpid()}"
+    deployment = Lab(project=project, root=tmp_path, cron_dir=tmp_path,
+                     api_port=ports.reserve(tmp_path / project))
     deployment.state.create()
     deployment.ensure_api_server()
     pid = deployment.api_server.pid()
@@ -253,11 +255,11 @@ def test_down_stops_the_server(tmp_path):
 # --- deviations -------------------------------------------------------------------------------
 SETTINGS_DEVIATIONS = {
     # name -> the settings the API answers while it is on
-    "gc.old_payload": {"pass_through": False, "db_garbagecollector_enable": False},
+    "gc.old_payload": {"pass_through": False, "db_garbagecollector_enable": True},
     "gc.pass_through_gc_off": {"pass_through": True,
                                "garbagecollector_enable": {"messages": False, "media": False}},
-    "gc.pass_through_off_gc_on": {"pass_through": False,
-                                  "garbagecollector_enable": {"messages": True, "media": False}},
+    "gc.automatic_gc_off": {"pass_through": False,
+                            "garbagecollector_enable": {"messages": False, "media": False}},
     "gc.pass_through_gc_on": {"pass_through": True,
                               "garbagecollector_enable": {"messages": True, "media": False}},
 }

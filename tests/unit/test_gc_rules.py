@@ -32,8 +32,9 @@ def expected(size, pass_through, auto_gc, rps, job) -> dict[str, tuple]:
     busy = None if rps is None else rps > 120
     settings = pass_through is not None and auto_gc is not None
     large = size in (rules.SizeClass.LARGE, rules.SizeClass.VERY_LARGE)
-    gc3 = ("skip",) if busy or not settings else ("pass",) if pass_through == auto_gc else \
-        ("fail", "high" if large else "medium")
+    # at <= 120 rps automatic GC must be on; off is graded by risk (pass_through on: low)
+    gc3 = ("skip",) if busy or auto_gc is None else ("pass",) if auto_gc else \
+        ("fail", "low" if pass_through else "high" if large else "medium")
     gc4 = ("skip",) if not busy else ("pass",) if job == "daily off-peak" else ("fail",)
     gc5 = ("skip",) if busy is None or busy else ("fail",) if job != "none" else ("pass",)
     gc6 = ("pass",) if size is rules.SizeClass.VERY_LARGE else ("skip",)
@@ -55,13 +56,33 @@ def test_every_combination(combination):
 
 def test_the_document_cases_read_well():
     case = facts(rules.SizeClass.LARGE, True, False, None, "none")
-    assert rules.automatic_gc_matches(case).message == (
+    assert rules.automatic_gc_enabled(case).message == (
         "pass_through is true (api), automatic GC is false (api); traffic unknown, assumed ≤ 120 rps: automatic GC "
-        "must equal pass_through (enable it); the messages table is large (2,500,000 rows, stats)")
+        "must be enabled at ≤ 120 rps; pass_through is on, so the client already discards delivered messages")
+    upgraded = facts(rules.SizeClass.LARGE, False, True, 50.0, "none")     # after v2.29.1, as recommended
+    assert rules.automatic_gc_enabled(upgraded).verdict is rules.Verdict.PASS
+    neglected = facts(rules.SizeClass.LARGE, False, False, 50.0, "none")
+    decision = rules.automatic_gc_enabled(neglected)
+    assert (decision.verdict, decision.severity) == (rules.Verdict.FAIL, "high")
+    assert decision.message.endswith("pass_through is off and the messages table is large (2,500,000 rows, "
+                                     "stats): messages accumulate and nothing collects them")
+    assert "disable" not in decision.message
     busy = facts(rules.SizeClass.VERY_LARGE, False, False, 200.0, "none")
     assert rules.api_gc_scheduled(busy).message == (
         "200 rps (declared) is above 120 rps and no host cron job calls PUT /v1/services/message/gc")
     assert "the API GC job must repeat" in rules.very_large_note(busy, 10_000_000).message
+
+
+def test_gc_002_names_each_unknown_setting_and_why():
+    case = rules.GcFacts(size=rules.SizeClass.NORMAL, rows=None, pass_through=rules.Known(True, "api"), auto_gc=None,
+                         rps=None, jobs=(), unknown_settings={"automatic GC": "the API answered without it"})
+    assert rules.settings_known(case).message == (
+        "automatic GC unknown: the API answered without it, and the profile does not declare "
+        "settings.db_garbagecollector_enable; pass_through is true (api)")
+    both = rules.GcFacts(size=rules.SizeClass.NORMAL, rows=None, pass_through=None, auto_gc=None, rps=None, jobs=(),
+                         unknown_settings={"pass_through": "down", "automatic GC": "down"})
+    assert rules.settings_known(both).message == ("pass_through and automatic GC unknown: down, and the profile "
+                                                  "declares no settings")
 
 
 @pytest.mark.parametrize("rows, size", [(None, "unknown"), (2_000_000, "normal"), (2_000_001, "large"),

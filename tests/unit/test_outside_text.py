@@ -280,9 +280,13 @@ def application_settings(body) -> dict | FactUnavailable:
 
 def check_gc_settings(application):
     pass_through, auto_gc, why = _settings(FakeDeployment(application))
-    for known in (pass_through, auto_gc):
+    for name, known in (("pass_through", pass_through), ("automatic GC", auto_gc)):
         assert known is None or (isinstance(known, Known) and isinstance(known.value, bool))
-    assert why is None or (isinstance(why, str) and isinstance(application, FactUnavailable))
+        # each unknown setting says why, in one line; a failed read of the API is the reason for both
+        assert (known is None) == (name in why)
+        if known is None:
+            assert one_line(why[name])
+            assert ("could not be read" in why[name]) == isinstance(application, FactUnavailable)
 
 
 SETTINGS_SHAPED = st.fixed_dictionaries({}, optional={

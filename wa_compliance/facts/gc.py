@@ -24,16 +24,15 @@ def _rows(deployment):
 
 
 def _settings(deployment):
-    """(pass_through, automatic GC, why the API could not tell): from the API, else as declared."""
-    try:
-        application = deployment.application_settings
-    except FactUnavailable as exc:
-        declared = deployment.profile.settings
-        why = f"the API could not be read ({exc})"
-        return (_declared("settings.pass_through", declared.pass_through, why),
-                _declared("settings.db_garbagecollector_enable", declared.db_garbagecollector_enable, why), why)
+    """(pass_through, automatic GC, why each unknown one is): each from the API when it has it,
+    else as the profile declares it, setting by setting."""
     where = "GET /v1/settings/application"
+    try:
+        application, api_problem = deployment.application_settings, None
+    except FactUnavailable as exc:
+        application, api_problem = {}, f"the API could not be read ({exc})"
     pass_through = application.get("pass_through")
+    pass_through = None if pass_through is None else rules.Known(bool(pass_through), where)
     newer = application.get("garbagecollector_enable")
     if isinstance(newer, dict) and "messages" in newer:
         auto_gc = rules.Known(bool(newer["messages"]), f"{where}, garbagecollector_enable.messages")
@@ -41,7 +40,21 @@ def _settings(deployment):
         auto_gc = rules.Known(bool(application["db_garbagecollector_enable"]), f"{where}, db_garbagecollector_enable")
     else:
         auto_gc = None
-    return (None if pass_through is None else rules.Known(bool(pass_through), where)), auto_gc, None
+    declared = deployment.profile.settings
+    pass_through, pass_through_why = _or_declared(pass_through, "settings.pass_through", declared.pass_through, api_problem)
+    auto_gc, auto_gc_why = _or_declared(auto_gc, "settings.db_garbagecollector_enable",
+                                        declared.db_garbagecollector_enable, api_problem)
+    unknown = {name: why for name, why in (("pass_through", pass_through_why), ("automatic GC", auto_gc_why)) if why}
+    return pass_through, auto_gc, unknown
+
+
+def _or_declared(from_api, key, value, api_problem):
+    """(the setting, why it is unknown): the API's value, else the profile's, else (None, the reason)."""
+    if from_api is not None:
+        return from_api, None
+    why = api_problem or "GET /v1/settings/application answered without it"
+    known = _declared(key, value, why)
+    return known, (None if known else why)
 
 
 def _declared(key, value, why):
@@ -86,8 +99,8 @@ def gather_gc_facts(deployment) -> rules.GcFacts:
     """The facts GC-002..006 decide on, with where each came from."""
     thresholds = deployment.profile.thresholds
     rows = _rows(deployment)
-    pass_through, auto_gc, api_problem = _settings(deployment)
+    pass_through, auto_gc, unknown = _settings(deployment)
     return rules.GcFacts(
         size=rules.size_class(rows.value if rows else None, thresholds.large_table_rows, thresholds.very_large_table_rows),
         rows=rows, pass_through=pass_through, auto_gc=auto_gc, rps=_traffic(deployment),
-        jobs=_api_jobs(deployment), api_gc_rps=thresholds.api_gc_rps, api_problem=api_problem)
+        jobs=_api_jobs(deployment), api_gc_rps=thresholds.api_gc_rps, unknown_settings=unknown)

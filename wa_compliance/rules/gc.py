@@ -1,16 +1,18 @@
 """R-GC decisions: one pure function from the facts to the verdict of GC-002 … GC-006.
 
 Source ("Gestion des données", garbage collection): a messages table above 2,000,000 rows is a
-large database. Automatic garbage collection (`db_garbagecollector_enable`) is enabled for
-businesses upgrading with `pass_through` enabled and disabled for those with it disabled: the
-two settings must agree. Above 120 requests/second, garbage-collect through the API
+large database. Automatic garbage collection (`db_garbagecollector_enable`) keeps the database
+stable: the upgrade to v2.29.1+ enables it for businesses that had `pass_through` enabled, and
+the document recommends enabling it after the upgrade; nothing in it asks to disable it, so at
+≤ 120 rps it must be on. Above 120 requests/second, garbage-collect through the API
 (`PUT /v1/services/message/gc`) instead, once every 24 hours off-peak; above 10,000,000 rows
 one call may not be enough. API-driven GC is best avoided otherwise.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import Enum
 
 
@@ -52,7 +54,8 @@ class GcFacts:
     rps: Known | None
     jobs: tuple[ApiJob, ...]
     api_gc_rps: float = 120
-    api_problem: str | None = None    # why the settings could not be read from the API
+    # why each unknown setting is unknown ("pass_through" / "automatic GC" -> reason)
+    unknown_settings: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -84,35 +87,58 @@ def _setting(name: str, known: Known) -> str:
     return f"{name} is {str(known.value).lower()} ({known.source})"
 
 
+SETTING_KEYS = {"pass_through": "settings.pass_through", "automatic GC": "settings.db_garbagecollector_enable"}
+
+
 def settings_known(facts: GcFacts) -> Decision:
-    """GC-002."""
-    missing = [name for name, known in (("pass_through", facts.pass_through), ("automatic GC", facts.auto_gc))
-               if known is None]
-    if missing:
-        why = facts.api_problem or "the API could not be read"
-        return Decision(Verdict.FAIL, f"{' and '.join(missing)} unknown: {why}, and the profile declares no "
-                                      "settings")
-    return Decision(Verdict.PASS, f"{_setting('pass_through', facts.pass_through)}; "
-                                  f"{_setting('automatic GC', facts.auto_gc)}")
+    """GC-002: each setting from the API, else from the profile; the message says which came from where."""
+    known = {"pass_through": facts.pass_through, "automatic GC": facts.auto_gc}
+    missing = [name for name, value in known.items() if value is None]
+    if not missing:
+        return Decision(Verdict.PASS, f"{_setting('pass_through', facts.pass_through)}; "
+                                      f"{_setting('automatic GC', facts.auto_gc)}")
+    why = {name: facts.unknown_settings.get(name, "the API could not be read") for name in missing}
+    if len(missing) == 2 and len(set(why.values())) == 1:
+        message = f"pass_through and automatic GC unknown: {why[missing[0]]}, and the profile declares no settings"
+    else:
+        message = "; ".join(f"{name} unknown: {why[name]}, and the profile does not declare {SETTING_KEYS[name]}"
+                            for name in missing)
+        message += "".join(f"; {_setting(name, value)}" for name, value in known.items() if value is not None)
+    return Decision(Verdict.FAIL, message)
 
 
-def automatic_gc_matches(facts: GcFacts) -> Decision:
-    """GC-003: at ≤ 120 rps (or unknown traffic, assumed so), automatic GC equals pass_through."""
+def automatic_gc_enabled(facts: GcFacts) -> Decision:
+    """GC-003: at ≤ 120 rps (or unknown traffic, assumed so), automatic GC is enabled.
+
+    Disabled fails by risk: high when pass_through is off and the table large (messages
+    accumulate and nothing collects them), medium when pass_through is off and the table is
+    not known to be large, low when pass_through is on (the client discards messages itself).
+    An unknown pass_through is taken as off, the riskier case, and said."""
     if high_traffic(facts):
         return Decision(Verdict.SKIP, f"traffic is above {facts.api_gc_rps:g} rps ({_traffic(facts)}): "
                                       "garbage collection goes through the API (GC-004)")
-    if facts.pass_through is None or facts.auto_gc is None:
-        return Decision(Verdict.SKIP, "pass_through or automatic GC unknown (see GC-002)")
+    if facts.auto_gc is None:
+        return Decision(Verdict.SKIP, "automatic GC unknown (see GC-002)")
     assumed = "" if facts.rps is not None else f"; traffic unknown, assumed ≤ {facts.api_gc_rps:g} rps"
-    evidence = f"{_setting('pass_through', facts.pass_through)}, {_setting('automatic GC', facts.auto_gc)}{assumed}"
-    if facts.pass_through.value == facts.auto_gc.value:
+    shown = [_setting("automatic GC", facts.auto_gc)]
+    if facts.pass_through is not None:
+        shown.insert(0, _setting("pass_through", facts.pass_through))
+    evidence = ", ".join(shown) + assumed
+    if facts.auto_gc.value:
         return Decision(Verdict.PASS, evidence)
     large = facts.size in (SizeClass.LARGE, SizeClass.VERY_LARGE)
-    why = (f"the messages table is {facts.size.value} ({facts.rows.value:,} rows, {facts.rows.source})" if large
-           else f"the messages table is {facts.size.value}")
-    want = "enable" if facts.pass_through.value else "disable"
-    return Decision(Verdict.FAIL, f"{evidence}: automatic GC must equal pass_through ({want} it); {why}",
-                    severity="high" if large else "medium")
+    table = (f"the messages table is {facts.size.value} ({facts.rows.value:,} rows, {facts.rows.source})"
+             if facts.rows is not None else "the messages table's size is unknown (see GC-001)")
+    if facts.pass_through is not None and facts.pass_through.value:
+        why, severity = "pass_through is on, so the client already discards delivered messages", "low"
+    else:
+        off = "pass_through is off" if facts.pass_through is not None else "pass_through is unknown (taken as off)"
+        if large:
+            why, severity = f"{off} and {table}: messages accumulate and nothing collects them", "high"
+        else:
+            why, severity = f"{off}: messages accumulate and nothing collects them; {table}", "medium"
+    return Decision(Verdict.FAIL, f"{evidence}: automatic GC must be enabled at ≤ {facts.api_gc_rps:g} rps; {why}",
+                    severity=severity)
 
 
 def api_gc_scheduled(facts: GcFacts) -> Decision:
@@ -164,6 +190,6 @@ def very_large_note(facts: GcFacts, very_large: int) -> Decision:
 
 def decide(facts: GcFacts, very_large: int) -> dict[str, Decision]:
     """Every GC decision at once: the table the unit tests enumerate."""
-    return {"GC-002": settings_known(facts), "GC-003": automatic_gc_matches(facts),
+    return {"GC-002": settings_known(facts), "GC-003": automatic_gc_enabled(facts),
             "GC-004": api_gc_scheduled(facts), "GC-005": api_gc_discouraged(facts),
             "GC-006": very_large_note(facts, very_large)}
