@@ -12,8 +12,6 @@ Everything is read inside each running container in one `docker exec` (facts/ins
 import posixpath
 
 from wa_compliance.check import check
-from wa_compliance.facts.inside import LOGROTATE_MAIN
-from wa_compliance.parsers.logrotate import LogrotateParseError, parse_logrotate
 from wa_compliance.rules import logs as rules
 from wa_compliance.subjects import snapshots
 
@@ -32,22 +30,14 @@ def _stanza(deployment) -> str:
     return WEBAPP_STANZA.format(log_dir=deployment.profile.deployment.log_dir)
 
 
-def _webapp_config(deployment, container, snapshot):
-    """(parsed configuration, the logs it must cover) or (None, why there is none)."""
-    read = snapshot.logrotate
-    if read.binary is None:
-        return None, "logrotate is not installed in the container (the Webapp rotates its logs with it)"
-    if read.files.get(LOGROTATE_MAIN, b"") is None:
-        return None, f"{LOGROTATE_MAIN} is not readable"
-    if LOGROTATE_MAIN not in read.files:
-        return None, f"no logrotate configuration: {LOGROTATE_MAIN} does not exist"
-    try:
-        config = parse_logrotate(LOGROTATE_MAIN, read.files, read.directories)
-    except LogrotateParseError as exc:
-        return None, f"the logrotate configuration does not parse: {exc}"
+def _webapp_config(deployment, snapshot):
+    """(the rotation configuration found, the logs it must cover)."""
     log_dir = deployment.profile.deployment.log_dir
-    live = [entry.name for entry in rules.live_logs(snapshot.log_dir.entries)]
-    return config, rules.webapp_log_paths(log_dir, live)
+    logs = rules.webapp_log_paths(log_dir, [entry.name for entry in rules.live_logs(snapshot.log_dir.entries)])
+    if snapshot.logrotate.binary is None:
+        return rules.RotationConfig(None, "logrotate is not installed in the container (the Webapp rotates its logs "
+                                          "with it)"), logs
+    return rules.rotation_config(snapshot.logrotate, logs), logs
 
 
 @check("LOG-001", "every Webapp container's logrotate configuration covers its web, access and error logs, and is valid",
@@ -56,10 +46,13 @@ def _webapp_config(deployment, container, snapshot):
 def test_log_001_logrotate_covers_webapp_logs(deployment, verdict):
     """R-LOG: Webapp rotates its web, access and error logs with logrotate."""
     for container, snapshot in snapshots(deployment, verdict, roles=("webapp",)):
-        config, logs = _webapp_config(deployment, container, snapshot)
+        found, logs = _webapp_config(deployment, snapshot)
+        config = found.config
         if config is None:
-            verdict.failed(container.name, logs, remediation=f"Create /etc/logrotate.d/whatsapp in {container.name} "
-                                                             f"(baked into your image or mounted) with:\n{_stanza(deployment)}")
+            fix = (f"Create /etc/logrotate.d/whatsapp in {container.name} (baked into your image or mounted) with:\n"
+                   if not found.exists else f"Make {container.name}'s logrotate configuration readable and valid, with "
+                                            "a block such as:\n")
+            verdict.failed(container.name, found.found, remediation=fix + _stanza(deployment))
             continue
         covered, uncovered = rules.coverage(config, logs)
         problems = []
@@ -70,13 +63,13 @@ def test_log_001_logrotate_covers_webapp_logs(deployment, verdict):
         read = snapshot.logrotate
         problems += [f"logrotate -d reports: {line}" for line in rules.debug_errors(read.debug_output)]
         if read.debug_rc not in (0, None) and not rules.debug_errors(read.debug_output):
-            problems.append(f"logrotate -d {LOGROTATE_MAIN} exits with {read.debug_rc}")
+            problems.append(f"logrotate -d {read.debugged} exits with {read.debug_rc}")
         blocks = sorted({f"{b.path}:{b.line}" for b in covered.values()})
         verdict.judge(container.name, problems,
                       passed=f"{', '.join(posixpath.basename(p) for p in covered)} covered by {', '.join(blocks)}",
                       remediation=f"Cover the missing logs in {container.name}'s logrotate configuration, e.g.:\n"
                                   f"{_stanza(deployment)}" if uncovered else None,
-                      files_read=list(config.files_read), blocks=blocks)
+                      files_read=list(config.files_read), blocks=blocks, found_by=found.found)
 
 
 @check("LOG-002", "the Webapp's rotation keeps 30 files, rotates only above 20 MB, compresses, archives to "
@@ -87,9 +80,10 @@ def test_log_002_rotation_policy(deployment, verdict):
     log_dir = deployment.profile.deployment.log_dir
     expected = rules.Expected(archive=posixpath.join(log_dir, "archive"))
     for container, snapshot in snapshots(deployment, verdict, roles=("webapp",)):
-        config, logs = _webapp_config(deployment, container, snapshot)
+        found, logs = _webapp_config(deployment, snapshot)
+        config = found.config
         if config is None:
-            verdict.skipped(container.name, f"{logs} (see LOG-001)")
+            verdict.skipped(container.name, f"{found.found} (see LOG-001)")
             continue
         covered, _ = rules.coverage(config, logs)
         if not covered:

@@ -89,15 +89,28 @@ def api_job_14h(lab: Lab) -> None:
     _add_job(lab, AT_14H)
 
 
-def job_line(lab: Lab, schedule: str) -> str:
+@deviation("gc.api_job_sh_c", f"a host job calls PUT {GC_ENDPOINT} daily off-peak through "
+           "`flock ... sh -c '...'` (a real call, wrapped)", {"cron"})
+def api_job_sh_c(lab: Lab) -> None:
+    _add_job(lab, DAILY, wrap=lambda call: f"flock -n /run/wa-lab-gc.lock sh -c {shlex.quote(call)}")
+
+
+@deviation("gc.api_job_echo", f"a host job only writes the words `curl -X PUT {GC_ENDPOINT}` "
+           "to a log with echo: no call is ever made", {"cron"})
+def api_job_echo(lab: Lab) -> None:
+    _add_job(lab, DAILY, wrap=lambda call: f"echo {call} >> {lab.state.path}/gc-todo.log")
+
+
+def job_line(lab: Lab, schedule: str, wrap=lambda call: call) -> str:
     """One cron.d line calling the message GC endpoint with the kept token (no `%`: cron
-    would read it as a newline)."""
+    would read it as a newline); `wrap` writes the call into a larger command."""
     token_file = shlex.quote(str(lab.api_token_file))
-    return (f'{schedule} root curl -s -k -X PUT -H "Authorization: Bearer $(cat {token_file})" '
-            f"{lab.api_url}{GC_ENDPOINT} >/dev/null 2>&1")
+    call = (f'curl -s -k -X PUT -H "Authorization: Bearer $(cat {token_file})" '
+            f"{lab.api_url}{GC_ENDPOINT}")
+    return f"{schedule} root {wrap(call)} >/dev/null 2>&1"
 
 
-def _add_job(lab: Lab, schedule: str) -> None:
+def _add_job(lab: Lab, schedule: str, wrap=lambda call: call) -> None:
     """Add the line for `schedule` to the GC cron file, keeping the lines already there."""
     if not lab.api_token_file.exists():
         write_private(lab.api_token_file, lab.api_server.mint_token() + "\n")
@@ -106,7 +119,7 @@ def _add_job(lab: Lab, schedule: str) -> None:
                    if line[:1].isdigit()]
     except FileNotFoundError:
         entries = []
-    line = job_line(lab, schedule)
+    line = job_line(lab, schedule, wrap)
     if line not in entries:
         entries.append(line)
     host_cron.write(lab.gc_cron_file, _render(lab, entries))

@@ -88,6 +88,25 @@ def no_config(lab: Lab) -> None:
     exec_in(affected_webapp(lab), f"rm -f {WEBAPP_LOGROTATE_PATH}")
 
 
+@deviation("log.no_main_config", "the Webapp image keeps its policy in "
+           f"{WEBAPP_LOGROTATE_PATH} but has no /etc/logrotate.conf (COMPLIANT: the image's rotation "
+           "hands the folder to logrotate)", INSIDE)
+def no_main_config(lab: Lab) -> None:
+    exec_in(affected_webapp(lab), "rm -f /etc/logrotate.conf")
+
+
+@deviation("log.folder_not_included", "/etc/logrotate.conf no longer includes /etc/logrotate.d "
+           f"({WEBAPP_LOGROTATE_PATH} stays: COMPLIANT, handed to logrotate directly)", INSIDE)
+def folder_not_included(lab: Lab) -> None:
+    exec_in(affected_webapp(lab), "sed -i '/^[[:space:]]*include/d' /etc/logrotate.conf")
+
+
+@deviation("log.no_rotation_config", "neither /etc/logrotate.conf nor /etc/logrotate.d/ in the "
+           "Webapp", INSIDE)
+def no_rotation_config(lab: Lab) -> None:
+    exec_in(affected_webapp(lab), "rm -rf /etc/logrotate.conf /etc/logrotate.d")
+
+
 @deviation("log.partial_config", "the Webapp's logrotate policy covers web.log only (not "
            "access.log, error.log)", INSIDE)
 def partial_config(lab: Lab) -> None:

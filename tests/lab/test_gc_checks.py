@@ -131,6 +131,20 @@ def test_a_very_large_busy_deployment_needs_its_api_gc_job(very_large, audit, tm
     assert {outcome(r, "GC-005")["outcome"] for r in (without, daily)} == {"skip"}
 
 
+@pytest.mark.parametrize("deviation, expected", [("gc.api_job_sh_c", "pass"), ("gc.api_job_echo", "fail")])
+def test_gc_004_counts_only_a_gc_call_that_runs(biz, audit, tmp_path, deviation, expected):
+    """The job is read by the cleanup job's shell reader: wrapped in flock + sh -c it counts;
+    echoed into a log it does not."""
+    with biz.deviation("gc.high_traffic"), biz.deviation(deviation):
+        run = audit_gc(audit, biz, tmp_path)
+    result = outcome(run, "GC-004")
+    assert result["outcome"] == expected, result
+    if expected == "pass":
+        assert str(biz.gc_cron_file) in result["message"]
+    else:
+        assert "no host cron job calls PUT /v1/services/message/gc" in result["message"]
+
+
 def test_an_api_gc_job_at_low_traffic_is_discouraged(biz, audit, tmp_path):
     with biz.deviation("gc.api_job_daily"):
         run = audit_gc(audit, biz, tmp_path, traffic={"peak_rps": 50})

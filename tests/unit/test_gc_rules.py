@@ -99,6 +99,12 @@ URL = "https://wa.example:9090/v1/services/message/gc"
     f"curl -skX PUT {URL} >/dev/null 2>&1", f"wget -q --method=PUT -O- {URL}", f"http PUT {URL} 'Authorization:Bearer x'",
     f"cd /tmp && curl --request PUT {URL}?x=1", f"curl -T /dev/null {URL}",
     f"TOKEN=$(cat /etc/wa/token); curl -X PUT -H \"Authorization: Bearer $TOKEN\" {URL}",
+    # wrappers and nested shells: the same reader as the cleanup job's
+    f"sh -c 'curl -s -X PUT {URL}'", f"bash -lc \"curl -X PUT {URL} >/dev/null\"", f"su -c 'curl -XPUT {URL}' wa",
+    f"flock -n /run/wa-gc.lock curl -X PUT {URL}", f"timeout 600 curl -X PUT {URL}", f"sudo -u wa curl -X PUT {URL}",
+    f"flock /run/gc.lock -c 'curl -X PUT {URL}'", f"nice -n 10 ionice -c3 wget --method=PUT {URL}",
+    f"out=$(curl -s -X PUT {URL}) && logger \"$out\"", "curl -X PUT \"https://${WA_HOST}:9090/v1/services/message/gc\"",
+    "curl -X PUT \"${API}/v1/services/message/gc\"",
 ])
 def test_gc_calls_are_recognised(command):
     assert gc_calls(command)
@@ -107,6 +113,9 @@ def test_gc_calls_are_recognised(command):
 @pytest.mark.parametrize("command", [
     f"curl {URL}", f"curl -X GET {URL}", f"curl -X POST {URL}", f"logger \"gc skipped, see {URL}\"",
     "docker exec a /opt/whatsapp/bin/cleanup.sh", f"wget {URL}",
+    # words that do not run: arguments of echo/printf, comments, strings, a heredoc-less cat
+    f"echo curl -X PUT {URL} >> todo.log", f"printf '%s\\n' 'curl -X PUT {URL}'", f"true # curl -X PUT {URL}",
+    f"logger 'curl -X PUT {URL}'", f"sh -c 'echo curl -X PUT {URL}'", f"grep 'curl -X PUT {URL}' /etc/crontab",
 ])
 def test_other_calls_are_not(command):
     assert gc_calls(command) == ()

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from wa_compliance.errors import FactUnavailable
-from wa_compliance.facts.inside import Entry, parse_inside
+from wa_compliance.facts.inside import Entry, LogrotateFiles, parse_inside
 from wa_compliance.parsers.logrotate import parse_logrotate
 from wa_compliance.rules import logs as rules
 
@@ -143,3 +143,51 @@ def test_the_snapshot_reader_fails_only_with_fact_unavailable(noise):
         parse_inside("c1", f"wa-inside 1\n{noise}\nend")
     except FactUnavailable:
         pass
+
+
+# --- where the rotation configuration is kept (LOG-001) -------------------------------------------
+STANZA = b"/var/log/whatsapp/web.log /var/log/whatsapp/access.log /var/log/whatsapp/error.log {\n" \
+         b"    rotate 30\n    size 20M\n    compress\n    olddir /var/log/whatsapp/archive\n}\n"
+LOGS = rules.webapp_log_paths("/var/log/whatsapp", [])
+
+
+def read(files: dict, folder: list | None = None) -> LogrotateFiles:
+    directories = {} if folder is None else {"/etc/logrotate.d": folder}
+    return LogrotateFiles("/usr/sbin/logrotate", files, {}, directories)
+
+
+def test_the_main_file_and_what_it_includes_come_first():
+    found = rules.rotation_config(read({"/etc/logrotate.conf": b"include /etc/logrotate.d\n",
+                                        "/etc/logrotate.d/whatsapp": STANZA}, ["whatsapp"]), LOGS)
+    assert found.found == "/etc/logrotate.conf and what it includes"
+    assert "/etc/logrotate.d/whatsapp" in found.config.files_read
+
+
+@pytest.mark.parametrize("files, found_by", [
+    ({"/etc/logrotate.d/whatsapp": STANZA}, "the files of /etc/logrotate.d/ read on their own (the image has no "
+                                            "/etc/logrotate.conf)"),
+    ({"/etc/logrotate.conf": b"weekly\n", "/etc/logrotate.d/whatsapp": STANZA},
+     "the files of /etc/logrotate.d/ read on their own (/etc/logrotate.conf does not include them)"),
+    ({"/etc/logrotate.conf": None, "/etc/logrotate.d/whatsapp": STANZA},
+     "the files of /etc/logrotate.d/ read on their own (/etc/logrotate.conf does not include them)"),
+])
+def test_a_policy_in_logrotate_d_counts_without_the_main_file(files, found_by):
+    found = rules.rotation_config(read(files, ["whatsapp"]), LOGS)
+    assert found.found == found_by and found.config is not None
+    assert not rules.coverage(found.config, LOGS)[1]
+
+
+def test_no_configuration_at_all_is_said_and_only_then_missing():
+    found = rules.rotation_config(read({}), LOGS)
+    assert (found.config, found.exists) == (None, False)
+    assert found.found == "no logrotate configuration: neither /etc/logrotate.conf nor /etc/logrotate.d/ exists"
+    unreadable = rules.rotation_config(read({"/etc/logrotate.conf": None}), LOGS)
+    assert unreadable.exists and unreadable.found == "/etc/logrotate.conf is not readable"
+
+
+def test_when_nothing_covers_every_log_the_most_covering_one_is_judged():
+    partial = b"/var/log/whatsapp/web.log {\n    rotate 30\n}\n"
+    found = rules.rotation_config(read({"/etc/logrotate.conf": b"weekly\n", "/etc/logrotate.d/web": partial},
+                                       ["web"]), LOGS)
+    assert found.found.startswith("the files of /etc/logrotate.d/")
+    assert len(rules.coverage(found.config, LOGS)[0]) == 1

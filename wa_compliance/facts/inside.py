@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from ..errors import FactUnavailable
 
-CLEANUP_SCRIPT = "/opt/whatsapp/bin/cleanup.sh"
 LOGROTATE_MAIN = "/etc/logrotate.conf"
+LOGROTATE_DIR = "/etc/logrotate.d"
 
 # $1 log dir, $2 "logrotate" to read the logrotate configuration (Webapp containers).
 _SCRIPT = r"""
@@ -67,8 +67,10 @@ if [ "$2" = logrotate ]; then
     echo "logrotate ${lr:--}"
     [ -e /etc/logrotate.conf ] && conf_file /etc/logrotate.conf
     [ -d /etc/logrotate.d ] && conf_file /etc/logrotate.d
-    if [ -n "$lr" ] && [ -f /etc/logrotate.conf ]; then
-        out=$(timeout 15 "$lr" -d /etc/logrotate.conf 2>&1); rc=$?
+    # the main file, else the folder as an image's own rotation script would hand it over
+    d=; [ -d /etc/logrotate.d ] && d=/etc/logrotate.d; [ -f /etc/logrotate.conf ] && d=/etc/logrotate.conf
+    if [ -n "$lr" ] && [ -n "$d" ]; then
+        out=$(timeout 15 "$lr" -d "$d" 2>&1); rc=$?
         echo "debug $rc $(printf '%s\n' "$out" | b64)"
     fi
 fi
@@ -119,6 +121,11 @@ class LogrotateFiles:
     directories: dict[str, list[str]] = field(default_factory=dict)
     debug_rc: int | None = None     # `logrotate -d` exit code; None when it was not run
     debug_output: str = ""
+
+    @property
+    def debugged(self) -> str:
+        """What `logrotate -d` was run on: the main file, else the folder."""
+        return LOGROTATE_MAIN if LOGROTATE_MAIN in self.files else LOGROTATE_DIR
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 __all__ = ["CLEANUP", "CleanupCall", "CommandParseError", "ContainerView", "DockerPsFilter",
-           "cleanup_calls", "covered", "looks_like_container_id"]
+           "cleanup_calls", "commands_run", "covered", "looks_like_container_id"]
 
 CLEANUP = "/opt/whatsapp/bin/cleanup.sh"
 
@@ -120,6 +120,47 @@ def cleanup_calls(command: str) -> tuple[CleanupCall, ...]:
         return tuple(_calls(_parse(command), _Scope()))
     except RecursionError:
         raise CommandParseError("command nested too deeply") from None
+
+
+def commands_run(command: str) -> Iterator[tuple[str, ...]]:
+    """The words of every simple command `sh` would run for this line, in order: wrappers
+    (sudo, timeout, flock, su -c...) unwrapped, and the commands of `sh -c` strings, of command
+    substitutions and of xargs included; words in any other position (echo's arguments, comments,
+    strings) run nothing and are not commands. Each word after quote removal, its expansions as
+    written (`${HOST}`). The reader other detectors share with cleanup_calls (gc_job.py).
+
+    Raises CommandParseError only, when sh would not parse the command either."""
+    try:
+        yield from _run(_parse(command))
+    except RecursionError:
+        raise CommandParseError("command nested too deeply") from None
+
+
+def _run(nodes: Sequence[_Node]) -> Iterator[tuple[str, ...]]:
+    for simple in _simple_commands(nodes):
+        for word in simple.words + simple.others:
+            for part in word.parts:
+                if part.kind in ("command", "process"):
+                    yield from _run(_parse(part.text))
+        yield from _run_words(_unwrap(simple.words))
+
+
+def _run_words(words: Sequence[_Word]) -> Iterator[tuple[str, ...]]:
+    if not words:
+        return
+    yield tuple(word.raw for word in words)
+    program = _program(words[0])
+    if program in _SHELLS:
+        operand = _shell_operand(words)
+        if operand and operand[0]:
+            try:
+                yield from _run(_parse(operand[1].raw))
+            except CommandParseError:
+                pass                 # that sh fails: it runs nothing
+    elif program == "xargs":
+        parsed = _parse_options(words[1:], _XARGS)
+        if parsed is not None:
+            yield from _run_words(_unwrap(parsed[1]))
 
 
 def looks_like_container_id(target: str) -> bool:

@@ -1,30 +1,35 @@
 """Does a cron command call the client's message GC endpoint with PUT?
 
 API-driven garbage collection is `PUT /v1/services/message/gc`, usually scheduled from host
-cron with curl or wget (sometimes httpie). Recognised, per simple command of the line:
+cron with curl or wget (sometimes httpie). The command is read by the same shell reader as the
+cleanup job (cleanup_command.commands_run): only a command that runs counts — through `sh -c`,
+`bash -c`, `su -c`, `sudo`, `timeout`, `flock` and the other wrappers, in `$( )` or xargs —
+while `echo curl ...`, a comment or a string is no call. Recognised, per command that runs:
 - curl with `-X PUT`, `-XPUT`, `--request PUT`, `--request=PUT`, or `-T/--upload-file` (curl
   uploads with PUT over HTTP);
 - wget with `--method=PUT` / `--method PUT`;
 - httpie `http PUT URL` / `https PUT URL`;
-and a URL argument whose path ends with /v1/services/message/gc (query string allowed).
-A script the entry runs is not opened.
+and a URL argument whose path ends with /v1/services/message/gc (query string allowed; its host
+may be a variable, `https://${WA_HOST}:9090/...` or `${API}/...`).
 
 >>> gc_calls("curl -sk -X PUT -H 'Authorization: Bearer x' https://wa:9090/v1/services/message/gc")
 ('https://wa:9090/v1/services/message/gc',)
+>>> gc_calls("echo curl -X PUT https://wa:9090/v1/services/message/gc >> todo.log")
+()
 """
 
 from __future__ import annotations
 
 import re
-import shlex
+
+from .cleanup_command import CommandParseError, commands_run
 
 GC_PATH = "/v1/services/message/gc"
-_URL = re.compile(r"^(https?://[^/\s]+)?/v1/services/message/gc/?(\?.*)?$")
-_SEPARATORS = {";", "&&", "||", "|", "&", "(", ")", "$(", "`"}
+_URL = re.compile(r"^(https?://[^/\s]+|\$\{\w+\})?/v1/services/message/gc/?(\?.*)?$")
 
 
 class GcCommandError(ValueError):
-    """The command is not valid shell (unbalanced quotes)."""
+    """The command is not valid shell (sh would refuse it too)."""
 
 
 def gc_calls(command: str) -> tuple[str, ...]:
@@ -32,40 +37,18 @@ def gc_calls(command: str) -> tuple[str, ...]:
     if GC_PATH not in command:
         return ()
     try:
-        lexer = shlex.shlex(command.replace("$(", " ( ").replace("`", " ` "), posix=True, punctuation_chars=";&|()`")
-        lexer.whitespace_split = True
-        words = list(lexer)
-    except ValueError as exc:
-        raise GcCommandError(f"{exc}") from None
-    found = []
-    for simple in _simple_commands(words):
-        found += _put_urls(simple)
-    return tuple(found)
+        return tuple(url for words in commands_run(command) for url in _put_urls(words))
+    except CommandParseError as exc:
+        raise GcCommandError(str(exc)) from None
 
 
-def _simple_commands(words: list[str]) -> list[list[str]]:
-    commands, current = [], []
-    for word in words:
-        if word in _SEPARATORS or set(word) <= set(";&|()`"):
-            if current:
-                commands.append(current)
-            current = []
-        else:
-            current.append(word)
-    if current:
-        commands.append(current)
-    return commands
-
-
-def _put_urls(words: list[str]) -> list[str]:
-    for index, word in enumerate(words):
-        tool = word.rsplit("/", 1)[-1]
-        if tool in ("curl", "wget", "http", "https"):
-            arguments = words[index + 1:]
-            urls = [a for a in arguments if _URL.match(a)]
-            if urls and _is_put(tool, arguments):
-                return urls
-    return []
+def _put_urls(words: tuple[str, ...]) -> list[str]:
+    tool = words[0].rsplit("/", 1)[-1]
+    if tool not in ("curl", "wget", "http", "https"):
+        return []
+    arguments = list(words[1:])
+    urls = [a for a in arguments if _URL.match(a)]
+    return urls if urls and _is_put(tool, arguments) else []
 
 
 def _is_put(tool: str, arguments: list[str]) -> bool:

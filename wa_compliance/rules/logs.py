@@ -15,7 +15,8 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-from ..parsers.logrotate import LogBlock, LogrotateConfig, Policy
+from ..facts.inside import LOGROTATE_DIR, LOGROTATE_MAIN, LogrotateFiles
+from ..parsers.logrotate import LogBlock, LogrotateConfig, LogrotateParseError, Policy, parse_logrotate
 
 MIB = 1024 * 1024
 KEEP = 30
@@ -30,6 +31,45 @@ class Expected:
     archive: str
     rotate: int = KEEP
     threshold: int = WEBAPP_THRESHOLD
+
+
+# -- LOG-001: the configuration that rotates the Webapp's logs, wherever the image keeps it ----
+@dataclass(frozen=True)
+class RotationConfig:
+    config: LogrotateConfig | None     # None: no usable configuration (why: in `found`)
+    found: str                         # how it was found, or why there is none
+    exists: bool = True                # False: neither the main file nor the folder exists
+
+
+def rotation_config(read: LogrotateFiles, paths: dict[str, list[str]]) -> RotationConfig:
+    """The configuration that names the logs: /etc/logrotate.conf and what it includes; else (or
+    when that one does not name them all) the files of /etc/logrotate.d read on their own, as an
+    image without the main file, or with a rotation script of its own, hands them to logrotate.
+    The first that covers every log wins; else the one covering most."""
+    has_main = LOGROTATE_MAIN in read.files
+    candidates = [(LOGROTATE_MAIN, f"{LOGROTATE_MAIN} and what it includes")] if has_main else []
+    if LOGROTATE_DIR in read.directories:
+        candidates.append((LOGROTATE_DIR, f"the files of {LOGROTATE_DIR}/ read on their own" + (
+            f" ({LOGROTATE_MAIN} does not include them)" if has_main else f" (the image has no {LOGROTATE_MAIN})")))
+    if not candidates:
+        return RotationConfig(None, f"no logrotate configuration: neither {LOGROTATE_MAIN} nor {LOGROTATE_DIR}/ "
+                                    "exists", exists=False)
+    best, problems = None, []
+    for path, found in candidates:
+        if read.files.get(path, b"") is None:
+            problems.append(f"{path} is not readable")
+            continue
+        try:
+            config = parse_logrotate(path, read.files, read.directories)
+        except LogrotateParseError as exc:
+            problems.append(f"the logrotate configuration does not parse: {exc}")
+            continue
+        covered, uncovered = coverage(config, paths)
+        if not uncovered:
+            return RotationConfig(config, found)
+        if best is None or len(covered) > best[2]:
+            best = (config, found, len(covered))
+    return RotationConfig(best[0], best[1]) if best else RotationConfig(None, "; ".join(problems))
 
 
 # -- LOG-001: which block governs each of the three logs --------------------------------------
