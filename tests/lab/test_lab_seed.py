@@ -56,13 +56,21 @@ def close_enough(estimate: int, rows: int) -> bool:
 # --- sizes and statistics --------------------------------------------------------------------
 @pytest.mark.parametrize("rows", [500_000, 2_500_000])
 def test_seeds_exactly_the_rows_asked_with_current_statistics(lab, rows):
+    drop_messages(lab)                       # from no table, whatever ran before (up made one)
     report = seed_messages(lab, rows)
-    assert report.action in ("created", "appended")
+    assert report.action == "created"
     assert (report.rows, report.database, report.table) == (rows, lab.db_name, "messages")
     exact, estimate = counted(lab)
     assert exact == rows
     assert close_enough(estimate, rows), (estimate, rows)
     assert report.estimated_rows == estimate
+
+
+def test_a_larger_size_appends_only_the_missing_rows(lab):
+    seed_messages(lab, 500_000)
+    report = seed_messages(lab, 2_500_000)
+    assert report.action == "appended"
+    assert counted(lab)[0] == 2_500_000
 
 
 def test_asking_again_for_the_same_size_changes_nothing_and_is_fast(lab):
