@@ -2,7 +2,7 @@
 
 Picking a free port by binding to port 0 and closing is a race: two deployments brought up in
 one run were once handed the same port. A reservation is a file `<RESERVED>/<port>` naming
-its owner (the deployment's or server's folder), created with O_EXCL under one lock: the
+its owner (the deployment's or server's folder), read and written only under one lock: the
 port is the owner's until it releases it, or until its folder is gone (a deployment removed
 by hand, or a test's temporary folder), which makes the reservation stale and reusable.
 Ports come from a range below Linux's ephemeral ports (32768-60999), so no outgoing
@@ -12,7 +12,6 @@ connection and no bind-to-0 elsewhere ever holds one.
 from __future__ import annotations
 
 import fcntl
-import os
 import random
 import socket
 from contextlib import contextmanager
@@ -74,8 +73,8 @@ def reserved() -> dict[int, Path]:
     """Every reservation: port -> owner."""
     if not RESERVED.is_dir():
         return {}
-    return {int(record.name): _holder(record) for record in RESERVED.iterdir()
-            if record.name.isdigit() and _holder(record) is not None}
+    holders = {int(record.name): _holder(record) for record in RESERVED.iterdir() if record.name.isdigit()}
+    return {port: owner for port, owner in holders.items() if owner is not None}
 
 
 @contextmanager
@@ -106,11 +105,3 @@ def _bindable(port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def forget_all() -> None:
-    """Drop every reservation (lab purge)."""
-    if RESERVED.is_dir():
-        for record in RESERVED.iterdir():
-            record.unlink(missing_ok=True)
-        os.rmdir(RESERVED)
