@@ -6,7 +6,9 @@ containers, from a cron job on the host, during off-peak hours.
 
 Cron sources: root's crontab, /etc/crontab, /etc/cron.d/* and the profile's cron.users /
 cron.files, read in one round trip (facts/host_cron.py), parsed as Debian cron reads them:
-a cron.d file cron skips (a dot in its name, group-writable...) cleans nothing.
+a cron.d file cron skips (a dot in its name, group-writable...) cleans nothing. A script on the
+host that an entry runs is read in the same round trip and followed as sh runs it, to depth 3
+(facts/cron_commands.py); one cron cannot run (missing, not executable) covers nothing and is named.
 """
 
 from wa_compliance.check import check
@@ -38,7 +40,9 @@ def test_cron_001_daemon_running(deployment, verdict):
     daemons = deployment.host_cron.daemons
     subject = f"cron daemon on {deployment.profile.target}"
     if daemons:
-        verdict.passed(subject, ", ".join(f"{name} (pid {pid})" for pid, name in daemons))
+        assumed = [d.assumption for d in daemons if d.assumption]
+        verdict.passed(subject, ", ".join(f"{d.label} (pid {d.pid})" for d in daemons)
+                       + (f"; {'; '.join(assumed)}" if assumed else ""))
     else:
         verdict.failed(subject, "no cron daemon process (cron, crond, cronie, fcron...) is running: "
                                 "no cron entry, the cleanup job included, ever runs")
@@ -56,6 +60,8 @@ def test_cron_002_every_container_cleaned(deployment, verdict):
     found = deployment.cleanup_coverage
     suggestion = _suggestion(deployment, containers)
     unreadable = [s.path for s in deployment.host_cron.sources if s.state == "unreadable"]
+    unfollowed = [(u, c.where) for c in deployment.cron_commands if not c.ignored for u in c.runs.unfollowed]
+    unknown = [u.describe(where) for u, where in unfollowed if u.unknown and u.may_hold("cleanup.sh")]
     for container in containers:
         jobs = found.jobs.get(container.name)
         if jobs:
@@ -64,10 +70,13 @@ def test_cron_002_every_container_cleaned(deployment, verdict):
             continue
         why = [f"{j.where} would, but cron ignores that file: {j.ignored}" for j in found.ignored.get(container.name, [])]
         why += [s.describe() for s in found.stale if container.name in s.likely]
+        why += [u.describe(where) for u, where in unfollowed if not u.unknown]
         message = f"no cron entry runs {CLEANUP} in {container.name}" + (f" ({'; '.join(why)})" if why else "")
         if unreadable:
             verdict.error(container.name, f"{message}, but {', '.join(unreadable)} could not be read: "
                                           "audit as a user who can read them")
+        elif unknown:
+            verdict.error(container.name, f"{message}, but what some scripts run is unknown: {'; '.join(unknown)}")
         else:
             verdict.failed(container.name, message, remediation=suggestion)
     for stale in found.stale:
@@ -85,7 +94,7 @@ def _judged_jobs(deployment, verdict):
         try:
             yield job, schedule_facts(job.entry.schedule)
         except ValueError as exc:
-            verdict.failed(job.where, f"schedule {job.entry.schedule!r} is not valid: {exc}")
+            verdict.failed(job.entry_where, f"schedule {job.entry.schedule!r} is not valid: {exc}")
 
 
 @check("CRON-003", "each cleanup entry runs at least once every 24 hours", "medium",
@@ -94,10 +103,10 @@ def test_cron_003_daily(deployment, verdict):
     """R-CRON: run the cleanup script periodically — daily."""
     for job, schedule in _judged_jobs(deployment, verdict):
         if schedule.at_least_daily():
-            verdict.passed(job.where, f"runs {schedule.description}", schedule=job.entry.schedule)
+            verdict.passed(job.entry_where, f"runs {schedule.description}", schedule=job.entry.schedule)
         else:
             gap = f"; up to {_days(schedule.longest_gap)} between runs" if schedule.longest_gap else ""
-            verdict.failed(job.where, f"runs {schedule.description} ({job.entry.schedule}){gap}: "
+            verdict.failed(job.entry_where, f"runs {schedule.description} ({job.entry.schedule}){gap}: "
                                       "expected at least once every 24 h", schedule=job.entry.schedule)
 
 
@@ -113,11 +122,11 @@ def test_cron_004_off_peak(deployment, verdict):
     window = _window(deployment)
     for job, schedule in _judged_jobs(deployment, verdict):
         if not schedule.runs:
-            verdict.skipped(job.where, f"runs {schedule.description}, never at a time of day (see CRON-003)")
+            verdict.skipped(job.entry_where, f"runs {schedule.description}, never at a time of day (see CRON-003)")
             continue
         outside = schedule.outside(window)
         shown = ", ".join(t.strftime("%H:%M") for t in outside[:5]) + (" ..." if len(outside) > 5 else "")
-        verdict.judge(job.where, [f"runs at {shown}, outside the off-peak window {window} (host time)"] if outside else [],
+        verdict.judge(job.entry_where, [f"runs at {shown}, outside the off-peak window {window} (host time)"] if outside else [],
                       passed=f"runs {schedule.description}, inside {window}", schedule=job.entry.schedule)
 
 

@@ -45,6 +45,14 @@ def loop_line(docker_filter: str, schedule: str = OFF_PEAK) -> str:
             f"do docker exec $c {CLEANUP}; done >/dev/null 2>&1")
 
 
+def write_script(path: Path, text: str, mode: int = 0o755) -> Path:
+    """A script on the host that a cron line runs, as an operator keeps one (root's)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
 def render(project: str, lines: Sequence[str], note: str | None = None) -> str:
     """The cron.d file: a header, SHELL and PATH, then `lines`. `note` says, in a first
     comment line, what a deviation changed."""

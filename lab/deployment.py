@@ -171,6 +171,11 @@ class Lab:
         return self.cron_dir / f"{cron.file_name(self.project)}-gc"
 
     @property
+    def scripts_dir(self) -> Path:
+        """Where the scripts cron.via_script* and gc.api_job_script make cron run live."""
+        return self.state.path / "bin"
+
+    @property
     def api_token_file(self) -> Path:
         """The Bearer token those jobs send (0600), as an operator's job keeps one."""
         return self.state.path / "api-token"
@@ -422,6 +427,7 @@ class Lab:
         self.gc_cron_file.unlink(missing_ok=True)
         self.api_token_file.unlink(missing_ok=True)
         self.stale_id_record.unlink(missing_ok=True)
+        shutil.rmtree(self.scripts_dir, ignore_errors=True)
 
     def ensure_cron_daemon(self) -> None:
         cron.ensure_daemon()

@@ -48,10 +48,12 @@ def lab_api_env() -> dict[str, str]:
     return env
 
 
-def run_audit(*args: str, reports_dir: Path, timeout: int = 180, env: dict[str, str] | None = None) -> AuditRun:
+def run_audit(*args: str, reports_dir: Path, timeout: int = 180, env: dict[str, str] | None = None,
+              prefix: tuple[str, ...] = ()) -> AuditRun:
+    """`prefix`: a command the audit runs under (e.g. `unshare ...`: a process table of its own)."""
     # An operator's run: the plugins only our test suite has installed stay out (hypothesis'
     # end-of-run summary alone costs a second per audit).
-    command = [sys.executable, "-m", "pytest", "checks", f"--reports-dir={reports_dir}", "-p", "no:cacheprovider",
+    command = [*prefix, sys.executable, "-m", "pytest", "checks", f"--reports-dir={reports_dir}", "-p", "no:cacheprovider",
                "-p", "no:hypothesispytest", "-p", "no:benchmark", *args]
     environment = {**os.environ, **lab_api_env(), **(env or {})}
     environment.pop("PYTHONDONTWRITEBYTECODE", None)   # compiled once, not at every audit

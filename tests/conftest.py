@@ -48,6 +48,6 @@ def _up(project, topology, engine, media="volume"):
 @pytest.fixture
 def audit(tmp_path):
     """audit("--host=lab", "-m", "env") -> AuditRun, reports in a fresh folder."""
-    def run(*args, reports_dir=None, env=None):
-        return run_audit(*args, reports_dir=reports_dir or tmp_path / "reports", env=env)
+    def run(*args, reports_dir=None, env=None, prefix=()):
+        return run_audit(*args, reports_dir=reports_dir or tmp_path / "reports", env=env, prefix=prefix)
     return run

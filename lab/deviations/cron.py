@@ -130,6 +130,45 @@ def ps_loop_partial(lab: Lab) -> None:
                "one loop over the Webapp image's containers only")
 
 
+def _loop_script(lab: Lab) -> str:
+    """A wrapper script as operators write them: a loop over the deployment's containers."""
+    return "\n".join([
+        "#!/bin/sh",
+        f"# wa-lab deployment {lab.project!r}: cleanup.sh in every container of the deployment (R-CRON)",
+        "set -u",
+        f"for c in $(docker ps -q --filter label={PROJECT_LABEL}={lab.project}); do",
+        f'    docker exec "$c" {host_cron.CLEANUP} || echo "cleanup failed in $c" >&2',
+        "done",
+    ]) + "\n"
+
+
+def _via_script(lab: Lab, mode: int | None, note: str) -> None:
+    """One line runs <state>/bin/wa-cleanup.sh; `mode` None: the script is not there."""
+    path = lab.scripts_dir / "wa-cleanup.sh"
+    if mode is None:
+        path.unlink(missing_ok=True)
+    else:
+        host_cron.write_script(path, _loop_script(lab), mode)
+    _edit_entries(lab, lambda entries: [f"{host_cron.OFF_PEAK} root {path} >/dev/null 2>&1"], note)
+
+
+@deviation("cron.via_script", "one line runs a script on the host that loops over `docker ps` "
+           "filtered by the Compose project label (COMPLIANT: the script is followed)", {"cron"})
+def via_script(lab: Lab) -> None:
+    _via_script(lab, 0o755, "one line runs a cleanup script")
+
+
+@deviation("cron.via_script_missing", "one line runs a cleanup script that does not exist", {"cron"})
+def via_script_missing(lab: Lab) -> None:
+    _via_script(lab, None, "one line runs a cleanup script that is not there")
+
+
+@deviation("cron.via_script_not_executable", "one line runs a cleanup script by its path, but the "
+           "script is mode 0644: cron's sh cannot run it", {"cron"})
+def via_script_not_executable(lab: Lab) -> None:
+    _via_script(lab, 0o644, "one line runs a cleanup script that is not executable")
+
+
 @deviation("cron.no_cleanup_script", f"{host_cron.CLEANUP} is removed from the first Coreapp",
            {"inside"})
 def no_cleanup_script(lab: Lab) -> None:

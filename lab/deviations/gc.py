@@ -16,7 +16,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
-from lab import cron as host_cron
+from lab import api_server, cron as host_cron
 from lab.dbenv import write_private
 from lab.deviations.registry import deviation
 
@@ -99,6 +99,40 @@ def api_job_sh_c(lab: Lab) -> None:
            "to a log with echo: no call is ever made", {"cron"})
 def api_job_echo(lab: Lab) -> None:
     _add_job(lab, DAILY, wrap=lambda call: f"echo {call} >> {lab.state.path}/gc-todo.log")
+
+
+@deviation("gc.api_job_script", f"a host job runs a nightly script that runs a GC script: it logs "
+           f"in for a token, then calls PUT {GC_ENDPOINT} (daily, off-peak, two scripts deep)", {"cron"})
+def api_job_script(lab: Lab) -> None:
+    _scripted_job(lab, gc_script=True)
+
+
+@deviation("gc.api_job_script_missing", "a host job runs a nightly script that runs a GC script "
+           "which is not there: no call is ever made", {"cron"})
+def api_job_script_missing(lab: Lab) -> None:
+    _scripted_job(lab, gc_script=False)
+
+
+def _scripted_job(lab: Lab, gc_script: bool) -> None:
+    password = shlex.quote(str(lab.state.path / api_server.PASSWORD_FILE))
+    gc = lab.scripts_dir / "wa-gc.sh"
+    gc.unlink(missing_ok=True)
+    if gc_script:
+        host_cron.write_script(gc, "\n".join([
+            "#!/bin/bash",
+            "# message garbage collection through the API: tokens expire, so log in first",
+            "set -euo pipefail",
+            f"API={lab.api_url}",
+            f'TOKEN=$(curl -sk -X POST -u "{api_server.USERNAME}:$(cat {password})" "$API/v1/users/login" |',
+            "        python3 -c 'import json, sys; print(json.load(sys.stdin)[\"users\"][0][\"token\"])')",
+            'curl -sk -X PUT -H "Authorization: Bearer $TOKEN" "$API/v1/services/message/gc"',
+        ]) + "\n")
+    nightly = host_cron.write_script(lab.scripts_dir / "wa-nightly.sh", "\n".join([
+        "#!/bin/sh",
+        "# the nightly maintenance of this deployment",
+        f"{gc} >> /dev/null 2>&1",
+    ]) + "\n")
+    host_cron.write(lab.gc_cron_file, _render(lab, [f"{DAILY} root {nightly}"]))
 
 
 def job_line(lab: Lab, schedule: str, wrap=lambda call: call) -> str:

@@ -19,6 +19,11 @@ LABS = {  # fixture -> (host, the Webapp, the Coreapp deviations act on)
 }
 
 
+# no entry runs cleanup.sh: there is no schedule to judge
+NOTHING_TO_JUDGE = {check: ("skip", "no cron entry runs cleanup.sh for this deployment (see CRON-002)")
+                    for check in ("CRON-003", "CRON-004")}
+
+
 def expected_failures(deviation: str, webapp: str, coreapp: str, cron_file: str) -> dict:
     return {
         "cron.missing_container": {"CRON-002": ("fail", f"no cron entry runs {CLEANUP} in {coreapp}", coreapp)},
@@ -33,6 +38,12 @@ def expected_failures(deviation: str, webapp: str, coreapp: str, cron_file: str)
         "cron.cleanup_not_executable": {"CRON-005": ("fail", f"{CLEANUP} is not executable in {coreapp} (mode 644",
                                                      coreapp)},
         "cron.daemon_stopped": {"CRON-001": ("fail", "no cron daemon process")},
+        # the script loops over the deployment's containers: followed, it covers them all
+        "cron.via_script": {},
+        # every container: the one line runs a script cron cannot run
+        "cron.via_script_missing": {"CRON-002": ("fail", "/wa-cleanup.sh, which does not exist"), **NOTHING_TO_JUDGE},
+        "cron.via_script_not_executable": {"CRON-002": ("fail", "/wa-cleanup.sh, which is not executable (mode 0644): "
+                                                                "cron cannot run it"), **NOTHING_TO_JUDGE},
     }[deviation]
 
 
@@ -50,10 +61,10 @@ def test_compliant_lab_passes_every_cron_check(request, audit, lab_name):
 
 DEVIATIONS = ["cron.missing_container", "cron.stale_full_id", "cron.stale_short_id", "cron.at_14h", "cron.weekly",
               "cron.ps_loop", "cron.ps_loop_partial", "cron.no_cleanup_script", "cron.cleanup_not_executable",
-              "cron.daemon_stopped"]
+              "cron.daemon_stopped", "cron.via_script", "cron.via_script_missing", "cron.via_script_not_executable"]
 CASES = [("lab_biz", d) for d in DEVIATIONS] + [("lab_mc", d) for d in
                                                 ("cron.missing_container", "cron.stale_short_id", "cron.ps_loop",
-                                                 "cron.ps_loop_partial", "cron.no_cleanup_script")]
+                                                 "cron.ps_loop_partial", "cron.no_cleanup_script", "cron.via_script")]
 
 
 @pytest.mark.parametrize("lab_name, deviation", CASES)
@@ -65,6 +76,18 @@ def test_each_cron_deviation_fails_exactly_its_checks(request, audit, lab_name, 
     expected = expected_failures(deviation, webapp, coreapp, str(lab.cron_file))
     assert run.exit_code == (1 if expected else 0), run.console
     assert_outcomes(run, host, CRON_IDS, expected)
+
+
+def test_a_cleanup_script_is_followed_and_the_chain_named(lab_biz, audit):
+    """The entry runs a script on the host: each container is cleaned by "cron file:line →
+    script:line", and CRON-003/004 judge the entry (its schedule), once."""
+    with lab_biz.deviation("cron.via_script"):
+        run = audit("--host=lab", "-m", "cron")
+    script = lab_biz.scripts_dir / "wa-cleanup.sh"
+    chain = f"{lab_biz.cron_file}:7 → {script}:4"
+    for result in run.of("lab", "CRON-002"):
+        assert result["outcome"] == "pass" and chain in result["message"], result
+    assert [r["subject"] for r in run.of("lab", "CRON-003")] == [f"{lab_biz.cron_file}:7"]
 
 
 @pytest.mark.parametrize("deviation", ["cron.stale_full_id", "cron.stale_short_id"])

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 
+import subprocess
+
 import pytest
 
 from lab.seed import drop_messages, second_candidate, seed_messages, seed_second_candidate
@@ -143,6 +145,27 @@ def test_gc_004_counts_only_a_gc_call_that_runs(biz, audit, tmp_path, deviation,
         assert str(biz.gc_cron_file) in result["message"]
     else:
         assert "no host cron job calls PUT /v1/services/message/gc" in result["message"]
+
+
+def test_gc_004_follows_the_scripts_a_job_runs(biz, audit, tmp_path):
+    """cron → nightly script → GC script that logs in, then PUTs: the call is found two scripts
+    deep and the chain named."""
+    nightly, gc = biz.scripts_dir / "wa-nightly.sh", biz.scripts_dir / "wa-gc.sh"
+    with biz.deviation("gc.high_traffic"), biz.deviation("gc.api_job_script"):
+        run = audit_gc(audit, biz, tmp_path)
+        # the scripts are real: run as cron would, they log in and collect
+        subprocess.run(["sh", "-c", str(nightly)], check=True, timeout=60)
+        sent = [(r["method"], r["path"], r["status"]) for r in biz.api_server.requests()[-2:]]
+    assert sent == [("POST", "/v1/users/login", 200), ("PUT", "/v1/services/message/gc", 200)], sent
+    result = outcome(run, "GC-004")
+    assert result["outcome"] == "pass", result
+    assert f"{biz.gc_cron_file}:6 → {nightly}:3 → {gc}:7 calls the GC endpoint at 03:00 every day" in result["message"]
+    with biz.deviation("gc.high_traffic"), biz.deviation("gc.api_job_script_missing"):
+        run = audit_gc(audit, biz, tmp_path)
+    result = outcome(run, "GC-004")
+    assert result["outcome"] == "fail", result
+    assert (f"no host cron job calls PUT /v1/services/message/gc (not followed: {biz.gc_cron_file}:6 → {nightly}:3 "
+            f"runs {gc}, which does not exist)") in result["message"]
 
 
 def test_an_api_gc_job_at_low_traffic_is_discouraged(biz, audit, tmp_path):

@@ -116,7 +116,7 @@ def test_commands_that_run_cleanup_in_no_container(command):
     f"docker exec a {CLEANUP} &&",
     f"for 1c in a; do docker exec a {CLEANUP}; done",
     f"if docker exec a {CLEANUP}; fi",
-    pytest.param("(" * 2000 + "x" + ")" * 2000, id="nested-too-deeply"),
+    pytest.param("( " * 2000 + "x" + " )" * 2000, id="nested-too-deeply"),   # "((" alone is arithmetic
 ])
 def test_what_sh_would_not_parse_raises_command_parse_error(command):
     with pytest.raises(CommandParseError):

@@ -8,6 +8,7 @@ import hashlib
 
 from hypothesis import given, strategies as st
 
+from wa_compliance.facts.cron_commands import CronCommands, follow
 from wa_compliance.parsers.cleanup_command import ContainerView
 from wa_compliance.parsers.crontab import parse_crontab
 from wa_compliance.rules import cron as rules
@@ -26,8 +27,10 @@ OTHER = view("acme_waweb_1", "waweb", project="acme")
 ENGINE = [WEB, CORE, OTHER]
 
 
-def jobs(text: str, ignored: str | None = None):
-    return rules.cleanup_jobs([(parse_crontab(text, "/etc/cron.d/wa", system=True), ignored)])
+def jobs(text: str, ignored: str | None = None, files=None):
+    crontab = parse_crontab(text, "/etc/cron.d/wa", system=True)
+    return rules.cleanup_jobs([CronCommands(entry, ignored or crontab.ignored, follow(entry.command, files or {}))
+                               for entry in crontab.entries])
 
 
 def cover(text: str, destroyed=None, ignored=None):

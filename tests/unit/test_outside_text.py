@@ -44,7 +44,7 @@ from wa_compliance.composefile import ComposeFileError, MediaDeclaration, media_
 from wa_compliance.errors import FactUnavailable, ProfileError
 from wa_compliance.facts.deployment import DeploymentFacts
 from wa_compliance.facts.gc import _settings
-from wa_compliance.facts.host_cron import CronSource, HostCron, read_host_cron
+from wa_compliance.facts.host_cron import CronSource, HostCron, HostFile, read_host_cron
 from wa_compliance.facts.inside import InsideSnapshot, parse_inside
 from wa_compliance.facts.traffic import requests_served
 from wa_compliance.inventory import InventoryError, parse_inventory
@@ -160,9 +160,11 @@ class FakeHost:
 
 CRON_WORDS = st.one_of(WORD, st.sampled_from([
     "readable", "unreadable", "missing", "other", "present", "81a4_0_1_regular", "81a4_0_1_regular_file",
-    "41ed_0_2_directory", "cron", "1", b64("/etc/crontab"), b64("/etc/cron.d/gc"), b64("0 3 * * * root x")]))
+    "41ed_0_2_directory", "cron", "1", b64("/etc/crontab"), b64("/etc/cron.d/gc"), b64("0 3 * * * root x"),
+    "binary", "large", "81ed_0_183", b64("/usr/local/bin/wa-cleanup.sh"), b64("#!/bin/sh\ndocker exec a b\n")]))
 CRON_OUTPUT = st.one_of(
-    st.builds(framed, st.lists(records(["proc", "dir", "file", "bogus", "wa-cron", ""], CRON_WORDS), max_size=10),
+    st.builds(framed, st.lists(records(["proc", "dir", "file", "script", "bogus", "wa-cron", ""], CRON_WORDS),
+                               max_size=10),
               st.sampled_from(["\n", "\r\n"]), st.sampled_from(["wa-cron 1", "wa-cron 1", "wa-cron 2"])),
     st.text(max_size=200),
     st.binary(max_size=200).map(lambda data: data.decode("utf-8", "replace")),
@@ -181,13 +183,17 @@ CRON_OUTPUT = st.one_of(
 @example("wa-cron 1\nproc ² cron\nend", "")
 @example(f"wa-cron 1\nfile {b64('/etc/crontab')} readable 81a4_0_1_f {INVALID_UTF8}\nend", "")
 @example("wa-cron 1\nfile \x00 missing\nend", "\x00")
+@example(f"wa-cron 1\nscript {b64('/x.sh')} readable 81ed_0 {b64('ls')}\nend", "")   # a meta field cut short
+@example(f"wa-cron 1\nscript {b64('/x.sh')} readable 81ed_0_x_y {b64('ls')}\nend", "")
 def test_cron_script_output_gives_host_cron_or_fact_unavailable_naming_the_host(stdout, stderr):
     cron = only(FactUnavailable, lambda: read_host_cron(FakeHost(stdout, stderr), ["deploy"], ["/etc/x"]), TARGET)
     if cron is not FAILED:
         assert isinstance(cron, HostCron)
-        assert all(isinstance(pid, int) and isinstance(name, str) for pid, name in cron.daemons)
+        assert all(isinstance(d.pid, int) and isinstance(d.name, str) and isinstance(d.flavour, str) for d in cron.daemons)
         assert all(isinstance(s, CronSource) and (s.content is None or isinstance(s.content, bytes))
                    for s in cron.sources)
+        assert all(isinstance(f, HostFile) and (f.content is None or isinstance(f.content, bytes))
+                   and (f.size is None or isinstance(f.size, int)) for f in cron.files)
 
 
 # --- the client's API -----------------------------------------------------------------------------
@@ -526,10 +532,11 @@ GC_WORDS = ["curl", "-X", "PUT", "-XPUT", "wget", "--method=PUT", "http", GC_URL
 @example(f"$(curl -X PUT {GC_URL}")
 @example(f"{INVALID_UTF8} curl -XPUT {GC_URL}?{HUGE}")
 def test_gc_calls_give_urls_or_gc_command_error(command):
-    urls = only(GcCommandError, lambda: gc_calls(command))
-    if urls is not FAILED:
-        assert isinstance(urls, tuple)
-        assert all(isinstance(url, str) and "/v1/services/message/gc" in url for url in urls)
+    calls = only(GcCommandError, lambda: gc_calls(command))
+    if calls is not FAILED:
+        assert isinstance(calls, tuple)
+        assert all(isinstance(call.url, str) and "/v1/services/message/gc" in call.url for call in calls)
+        assert all(call.text in command for call in calls)     # a fragment the caller can find
 
 
 # --- YAML from outside runs no code --------------------------------------------------------------

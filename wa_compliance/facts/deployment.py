@@ -8,13 +8,13 @@
 from __future__ import annotations
 
 import os
-import posixpath
 import re
 from urllib.parse import urlsplit
 
 from ..envfile import EnvFile, parse_env_file
 from ..parsers.cleanup_command import ContainerView
-from ..parsers.crontab import Crontab, cron_d_ignored_reason, parse_crontab
+from ..parsers.cron_flavour import ignored_by_all
+from ..parsers.crontab import Crontab, parse_crontab
 from ..rules.cron import Coverage, cleanup_jobs, coverage
 from ..rules.gc import GcFacts
 from ..transport.api import ApiClient
@@ -25,7 +25,8 @@ from ..profile import Profile
 from ..composefile import ComposeFileError, MediaDeclaration, media_declarations
 from ..rules.volumes import MediaMount, media_mount
 from ..transport.containers import ContainerFacts, DockerEngine
-from .host_cron import HostCron, read_host_cron
+from .cron_commands import CronCommands, follow
+from .host_cron import SYSTEM_CRONTAB, HostCron, read_host_cron
 from .inside import InsideSnapshot, inside_argv, output_complete, parse_inside
 from .media_probe import MediaProbeReport, run_media_probe
 from ..transport.database import DatabaseSession, DbLogin, ServerInfo, TableSize
@@ -152,11 +153,18 @@ class DeploymentFacts:
             if source.state != "readable":
                 continue
             ignored = None
-            if source.in_cron_d:
-                ignored = cron_d_ignored_reason(posixpath.basename(source.path), source.mode, source.uid,
-                                                nlink=source.links)
+            if source.in_cron_d or source.path == SYSTEM_CRONTAB:
+                ignored = ignored_by_all(self.host_cron.daemons, source.path, source.mode, source.uid, source.links,
+                                         source.in_cron_d)
             parsed.append((parse_crontab(source.content, source.path, source.system), ignored))
         return parsed
+
+    @fact
+    def cron_commands(self) -> list[CronCommands]:
+        """Every entry of every readable crontab, with the scripts on the host it runs."""
+        files = {f.path: f for f in self.host_cron.files}
+        return [CronCommands(entry, ignored or crontab.ignored, follow(entry.command, files))
+                for crontab, ignored in self.crontabs for entry in crontab.entries]
 
     @fact
     def cleanup_coverage(self) -> Coverage:
@@ -170,7 +178,7 @@ class DeploymentFacts:
             destroyed = self.destroyed_containers
         except FactUnavailable:
             destroyed = {}                 # only sharpens "most likely meant"; never blocks the check
-        return coverage(cleanup_jobs(self.crontabs), views, engine, destroyed)
+        return coverage(cleanup_jobs(self.cron_commands), views, engine, destroyed)
 
     @fact
     def gc_facts(self) -> GcFacts:

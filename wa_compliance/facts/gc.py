@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from ..errors import FactUnavailable
-from ..parsers.gc_job import GcCommandError, gc_calls
+from ..parsers.gc_job import GC_PATH, GcCommandError, gc_calls
 from ..parsers.schedule import parse_window, schedule_facts
 from ..rules import gc as rules
 
@@ -72,27 +72,40 @@ def _traffic(deployment):
 
 
 def _api_jobs(deployment):
-    """Host cron entries that PUT to this deployment's GC endpoint, with their schedule judged."""
+    """Host cron entries that PUT to this deployment's GC endpoint, in their command or in a script
+    they run, with their schedule judged."""
     window = parse_window(deployment.profile.schedule.off_peak)
     api_host = urlsplit(deployment.profile.api.url).netloc if deployment.profile.api.url else None
     jobs = []
-    for crontab, ignored in deployment.crontabs:
-        for entry in crontab.entries:
-            try:
-                urls = gc_calls(entry.command)
-            except GcCommandError:
-                continue
-            if ignored or crontab.ignored or not urls:
-                continue
-            if api_host and not any(urlsplit(u).netloc in ("", api_host) for u in urls):
-                continue                      # another deployment's GC job on the same host
-            try:
-                schedule = schedule_facts(entry.schedule)
-            except ValueError:
-                continue
-            jobs.append(rules.ApiJob(f"{entry.source}:{entry.line}", schedule.at_least_daily(),
-                                     schedule.runs and not schedule.outside(window), schedule.description))
+    for cron in deployment.cron_commands:
+        if cron.ignored:
+            continue
+        calls = [(body, call) for body in cron.runs.bodies for call in _gc_calls(body.text)]
+        if api_host:                          # not another deployment's GC job on the same host
+            calls = [(body, call) for body, call in calls if urlsplit(call.url).netloc in ("", api_host)]
+        if not calls:
+            continue
+        try:
+            schedule = schedule_facts(cron.entry.schedule)
+        except ValueError:
+            continue
+        body, call = calls[0]
+        jobs.append(rules.ApiJob(" → ".join((cron.where, *body.located(call.text))), schedule.at_least_daily(),
+                                 schedule.runs and not schedule.outside(window), schedule.description))
     return tuple(jobs)
+
+
+def _gc_calls(text):
+    try:
+        return gc_calls(text)
+    except GcCommandError:
+        return ()                             # sh would not run it either
+
+
+def _unfollowed(deployment):
+    """Scripts cron entries run that could not be followed: where a GC call may hide."""
+    return tuple(u.describe(c.where) for c in deployment.cron_commands if not c.ignored for u in c.runs.unfollowed
+                 if not u.unknown or u.may_hold(GC_PATH))
 
 
 def gather_gc_facts(deployment) -> rules.GcFacts:
@@ -103,4 +116,5 @@ def gather_gc_facts(deployment) -> rules.GcFacts:
     return rules.GcFacts(
         size=rules.size_class(rows.value if rows else None, thresholds.large_table_rows, thresholds.very_large_table_rows),
         rows=rows, pass_through=pass_through, auto_gc=auto_gc, rps=_traffic(deployment),
-        jobs=_api_jobs(deployment), api_gc_rps=thresholds.api_gc_rps, unknown_settings=unknown)
+        jobs=_api_jobs(deployment), api_gc_rps=thresholds.api_gc_rps, unknown_settings=unknown,
+        unfollowed=_unfollowed(deployment))

@@ -1,9 +1,16 @@
-"""The host's cron: which daemon runs, and every crontab it reads, in one round trip.
+"""The host's cron: which daemon runs, every crontab it reads, and the scripts they run, in one
+round trip.
 
 Sources (SPEC §3 cron): root's crontab, `/etc/crontab`, `/etc/cron.d/*`, plus the profile's
 `cron.users` (their crontabs) and `cron.files`. A user's crontab lives in the spool of the
 host's cron flavour: Debian `/var/spool/cron/crontabs/USER`, RHEL `/var/spool/cron/USER`,
 Alpine/busybox `/etc/crontabs/USER`; all three are tried.
+
+Scripts: the host side cannot parse shell, so it reads generously and Python decides. Every
+absolute path a crontab mentions is looked at, then every path those files mention, three
+levels deep (SPEC: scripts run by scripts, to depth 3): text files up to 256 KiB are read, a
+binary (a NUL in its first 2 KiB: /usr/bin/docker) only named so. Which of them cron actually
+runs as scripts is decided by the shell reader (cron_commands.py); the others are never used.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import binascii
 from dataclasses import dataclass
 
 from ..errors import FactUnavailable
+from ..parsers.cron_flavour import CronDaemon
 
 SYSTEM_CRONTAB = "/etc/crontab"
 CRON_D = "/etc/cron.d"
@@ -20,24 +28,55 @@ SPOOLS = ("/var/spool/cron/crontabs", "/var/spool/cron", "/etc/crontabs")
 # Process names of the cron daemons an operator may run (Debian, RHEL/cronie, busybox, fcron...).
 DAEMONS = ("cron", "crond", "cronie", "fcron", "dcron", "bcron-sched", "supercronic")
 
+SCRIPT_LIMIT = 256 * 1024        # bytes: a larger file is named, not read
+SCRIPT_DEPTH = 3
+MOST_PATHS = 400                 # paths looked at, at most: a crontab is not a file list
+
 # Arguments: "file:PATH" reads a file, "dir:PATH" every regular file in a directory.
 _SCRIPT = r"""
+export LC_ALL=C
 b64() { base64 | tr -d '\n'; echo; }
+refs() {  # the absolute paths a text mentions, one per line
+    tr -c 'A-Za-z0-9._/@%+,~-' '\n' | grep '^/[A-Za-z0-9._@%+,~-]' | sort -u
+}
+todo=""
 show() {  # path: state, mode, uid, content
     p64=$(printf %s "$1" | b64)
     if [ ! -e "$1" ]; then echo "file $p64 missing"; return; fi
     meta=$(stat -L -c '%f %u %h %F' -- "$1" | tr ' ' _)
     if [ ! -f "$1" ]; then echo "file $p64 other $meta"; return; fi
-    if [ -r "$1" ]; then echo "file $p64 readable $meta $(b64 < "$1")"; else echo "file $p64 unreadable $meta"; fi
+    if [ -r "$1" ]; then
+        echo "file $p64 readable $meta $(b64 < "$1")"
+        todo="$todo $(refs < "$1" | tr '\n' ' ')"
+    else echo "file $p64 unreadable $meta"; fi
+}
+script() {  # a file a crontab or script mentions: true when read as text
+    p64=$(printf %s "$1" | b64)
+    case "$1" in /dev/*|/proc/*|/sys/*) return 1;; esac
+    if [ ! -e "$1" ]; then echo "script $p64 missing"; return 1; fi
+    meta=$(stat -L -c '%f %u %s' -- "$1" | tr ' ' _)
+    if [ ! -f "$1" ]; then echo "script $p64 other $meta"; return 1; fi
+    if [ ! -r "$1" ]; then echo "script $p64 unreadable $meta"; return 1; fi
+    all=$(head -c 2048 < "$1" | wc -c); text=$(head -c 2048 < "$1" | tr -d '\000' | wc -c)
+    if [ $all != $text ]; then echo "script $p64 binary $meta"; return 1; fi
+    if [ "${meta##*_}" -gt $LIMIT ]; then echo "script $p64 large $meta"; return 1; fi
+    echo "script $p64 readable $meta $(b64 < "$1")"
 }
 echo "wa-cron 1"
 for d in /proc/[0-9]*; do
     read -r comm < "$d/comm" 2>/dev/null || continue
-    case " $DAEMONS " in *" $comm "*) ;; *) continue;; esac
+    case " $DAEMONS busybox " in *" $comm "*) ;; *) continue;; esac
     # a daemon that exited but was not reaped yet (state Z) runs nothing
     read -r st < "$d/stat" 2>/dev/null || continue
     st=${st##*) }
-    [ "${st%% *}" = Z ] || echo "proc ${d#/proc/} $comm"
+    [ "${st%% *}" = Z ] && continue
+    # its executable (busybox's crond is a link to busybox), and its command line (NUL-separated)
+    exe=$(readlink "$d/exe" 2>/dev/null) || {      # another user's process: resolve its argv[0]
+        arg0=$(tr '\000' '\n' < "$d/cmdline" 2>/dev/null | head -n 1)
+        case "$arg0" in /*) ;; *) arg0=$(command -v "$arg0" 2>/dev/null);; esac
+        exe=$(readlink -f "$arg0" 2>/dev/null) || exe=""
+    }
+    echo "proc ${d#/proc/} $comm $(printf %s "$exe" | b64) $(b64 < "$d/cmdline" 2>/dev/null)"
 done
 for arg in "$@"; do
     case "$arg" in
@@ -50,6 +89,19 @@ for arg in "$@"; do
             echo "dir $(printf %s "$d" | b64) missing"
         fi;;
     esac
+done
+seen=" "; count=0
+level=0
+while [ $level -lt $DEPTH ]; do
+    level=$((level + 1))
+    next=""
+    for p in $todo; do
+        case "$seen" in *" $p "*) continue;; esac
+        count=$((count + 1)); [ $count -le $MOST ] || break 2
+        seen="$seen$p "
+        if script "$p"; then next="$next $(refs < "$p" | tr '\n' ' ')"; fi
+    done
+    todo=$next
 done
 echo "end"
 """
@@ -70,10 +122,23 @@ class CronSource:
 
 
 @dataclass(frozen=True)
+class HostFile:
+    """A file a crontab, or a script, mentions by absolute path: maybe a script cron runs."""
+
+    path: str
+    state: str                   # readable | unreadable | missing | other | binary | large
+    mode: int | None = None
+    uid: int | None = None
+    size: int | None = None
+    content: bytes | None = None
+
+
+@dataclass(frozen=True)
 class HostCron:
-    daemons: tuple[tuple[int, str], ...]       # (pid, process name)
+    daemons: tuple[CronDaemon, ...]
     sources: tuple[CronSource, ...]            # found or unreadable (missing spool candidates are dropped)
     missing_dirs: tuple[str, ...]
+    files: tuple[HostFile, ...] = ()           # what the crontabs mention, and what that mentions, 3 deep
 
 
 def cron_arguments(users: list[str], files: list[str]) -> list[str]:
@@ -82,7 +147,8 @@ def cron_arguments(users: list[str], files: list[str]) -> list[str]:
 
 
 def read_host_cron(host, users: list[str], files: list[str]) -> HostCron:
-    script = f"DAEMONS='{' '.join(DAEMONS)}'\n" + _SCRIPT
+    script = (f"DAEMONS='{' '.join(DAEMONS)}' LIMIT={SCRIPT_LIMIT} DEPTH={SCRIPT_DEPTH} MOST={MOST_PATHS}\n"
+              + _SCRIPT)
     result = host.run(script, *cron_arguments(users, files))
     lines = result.stdout.splitlines()
     if not lines or lines[0] != "wa-cron 1" or lines[-1] != "end":
@@ -95,18 +161,36 @@ def read_host_cron(host, users: list[str], files: list[str]) -> HostCron:
 
 
 def _parse(lines: list[str], extra_files: set[str]) -> HostCron:
-    daemons, sources, missing_dirs = [], {}, []
+    daemons, sources, missing_dirs, files = [], {}, [], []
     for line in lines:
         kind, *words = line.split(" ")
         if kind == "proc":
-            daemons.append((int(words[0]), words[1]))
+            daemon = _daemon(words)
+            if daemon.name != "busybox" or daemon.arguments[1:2] == ("crond",):
+                daemons.append(daemon)
         elif kind == "dir" and words[1] == "missing":
             missing_dirs.append(_text(words[0]))
         elif kind == "file":
             source = _source(_text(words[0]), words[1:], extra_files)
             if source.state != "missing" or source.path in extra_files or source.path == SYSTEM_CRONTAB:
                 sources.setdefault(source.path, source)
-    return HostCron(tuple(daemons), tuple(sources.values()), tuple(missing_dirs))
+        elif kind == "script":
+            files.append(_host_file(_text(words[0]), words[1:]))
+    return HostCron(tuple(daemons), tuple(sources.values()), tuple(missing_dirs), tuple(files))
+
+
+def _daemon(words: list[str]) -> CronDaemon:
+    exe = _text(words[2]) if len(words) > 2 else ""
+    arguments = base64.b64decode(words[3], validate=True).decode("utf-8", "replace") if len(words) > 3 else ""
+    return CronDaemon(int(words[0]), words[1], exe, tuple(arguments.rstrip("\0").split("\0")) if arguments else ())
+
+
+def _host_file(path: str, words: list[str]) -> HostFile:
+    if words[0] == "missing":
+        return HostFile(path, "missing")
+    mode, uid, size = words[1].split("_", 2)
+    content = base64.b64decode(words[2], validate=True) if words[0] == "readable" else None
+    return HostFile(path, words[0], int(mode, 16), int(uid), int(size), content)
 
 
 def _source(path: str, words: list[str], extra_files: set[str]) -> CronSource:

@@ -50,8 +50,8 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-__all__ = ["CLEANUP", "CleanupCall", "CommandParseError", "ContainerView", "DockerPsFilter",
-           "cleanup_calls", "commands_run", "covered", "looks_like_container_id"]
+__all__ = ["CLEANUP", "CleanupCall", "CommandParseError", "ContainerView", "DockerPsFilter", "ScriptRun",
+           "cleanup_calls", "command_sites", "commands_run", "covered", "looks_like_container_id", "scripts_run"]
 
 CLEANUP = "/opt/whatsapp/bin/cleanup.sh"
 
@@ -130,37 +130,85 @@ def commands_run(command: str) -> Iterator[tuple[str, ...]]:
     written (`${HOST}`). The reader other detectors share with cleanup_calls (gc_job.py).
 
     Raises CommandParseError only, when sh would not parse the command either."""
+    for words, _ in command_sites(command):
+        yield words
+
+
+def command_sites(command: str) -> Iterator[tuple[tuple[str, ...], str]]:
+    """commands_run's words, each with the fragment of `command` it is in: the simple command
+    itself, or the command whose `sh -c` string or substitution holds it (so that the fragment
+    can always be found in `command`, for a line number)."""
+    for words, text in _sites(command):
+        yield tuple(word.raw for word in words), text
+
+
+def _sites(command: str) -> Iterator[tuple[Sequence[_Word], str]]:
     try:
-        yield from _run(_parse(command))
+        yield from _run(_parse(command), None)
     except RecursionError:
         raise CommandParseError("command nested too deeply") from None
 
 
-def _run(nodes: Sequence[_Node]) -> Iterator[tuple[str, ...]]:
+def _run(nodes: Sequence[_Node], where: str | None) -> Iterator[tuple[Sequence[_Word], str]]:
     for simple in _simple_commands(nodes):
+        text = where or simple.text
         for word in simple.words + simple.others:
             for part in word.parts:
                 if part.kind in ("command", "process"):
-                    yield from _run(_parse(part.text))
-        yield from _run_words(_unwrap(simple.words))
+                    yield from _run(_parse(part.text), text)
+        yield from _run_words(_unwrap(simple.words), text)
 
 
-def _run_words(words: Sequence[_Word]) -> Iterator[tuple[str, ...]]:
+def _run_words(words: Sequence[_Word], text: str) -> Iterator[tuple[Sequence[_Word], str]]:
     if not words:
         return
-    yield tuple(word.raw for word in words)
+    yield words, text
     program = _program(words[0])
     if program in _SHELLS:
         operand = _shell_operand(words)
         if operand and operand[0]:
             try:
-                yield from _run(_parse(operand[1].raw))
+                yield from _run(_parse(operand[1].raw), text)
             except CommandParseError:
                 pass                 # that sh fails: it runs nothing
     elif program == "xargs":
         parsed = _parse_options(words[1:], _XARGS)
         if parsed is not None:
-            yield from _run_words(_unwrap(parsed[1]))
+            yield from _run_words(_unwrap(parsed[1]), text)
+
+
+@dataclass(frozen=True)
+class ScriptRun:
+    """A script file a command runs, named by its absolute path."""
+
+    path: str                        # as written
+    text: str                        # the fragment of the command that runs it
+    directly: bool                   # run by its path (the kernel then wants its execute bit), not as `sh FILE` or `. FILE`
+
+
+def scripts_run(command: str) -> tuple[ScriptRun, ...]:
+    """Every file the command runs by absolute path, in order: `/usr/local/bin/wa-cleanup.sh`
+    (through wrappers too), `sh /path`, `bash -e /path`, `. /path`, `source /path`. Whether
+    the file is a script or a program is the caller's to tell; a path held in a variable, or
+    relative (cron runs commands in the user's home), is not known here.
+
+    Raises CommandParseError only, when sh would not parse the command either."""
+    return tuple(run for words, text in _sites(command) if (run := _script_of(words, text)))
+
+
+def _script_of(words: Sequence[_Word], text: str) -> ScriptRun | None:
+    first = words[0].value
+    program = _program(words[0])
+    if program in _SHELLS:
+        operand = _shell_operand(words)
+        if operand and not operand[0] and (operand[1].value or "").startswith("/"):
+            return ScriptRun(operand[1].value, text, directly=False)
+        return None
+    if first in (".", "source") and len(words) > 1 and (words[1].value or "").startswith("/"):
+        return ScriptRun(words[1].value, text, directly=False)
+    if first is not None and first.startswith("/"):
+        return ScriptRun(first, text, directly=True)
+    return None
 
 
 def looks_like_container_id(target: str) -> bool:
@@ -339,6 +387,7 @@ class _Lexer:
         """Tokens up to the end, or, when `nested`, up to the ')' closing a $( (consumed)."""
         tokens: list[_Word | _Op] = []
         depth = 0
+        here_documents: list[tuple[str, bool]] = []   # (delimiter, tabs stripped): bodies after the next newline
         while True:
             self._skip_blanks()
             if self.pos >= len(self.source):
@@ -350,11 +399,29 @@ class _Lexer:
                 self.pos = len(self.source) if end < 0 else end
                 continue
             token = self._operator() or self._word()
+            if isinstance(token, _Word) and tokens and isinstance(tokens[-1], _Op) and tokens[-1].text in ("<<", "<<-"):
+                delimiter = token.value if token.value is not None else self.source[token.start:token.end]
+                here_documents.append((delimiter, tokens[-1].text == "<<-"))
+            if isinstance(token, _Op) and token.text == "\n" and here_documents:
+                self._skip_here_documents(here_documents)
+                here_documents = []
             if isinstance(token, _Op) and nested and token.text in ("(", ")"):
                 if token.text == ")" and depth == 0:
                     return tokens
                 depth += 1 if token.text == "(" else -1
             tokens.append(token)
+
+    def _skip_here_documents(self, documents: list[tuple[str, bool]]) -> None:
+        """Skip the bodies of here-documents, each up to its delimiter line (or the end, as bash
+        and dash accept). What they hold is data fed to a command, not commands."""
+        for delimiter, strip_tabs in documents:
+            while self.pos < len(self.source):
+                end = self.source.find("\n", self.pos)
+                end = len(self.source) if end < 0 else end
+                line = self.source[self.pos:end]
+                self.pos = min(end + 1, len(self.source))
+                if (line.lstrip("\t") if strip_tabs else line) == delimiter:
+                    break
 
     def _skip_blanks(self) -> None:
         while self.pos < len(self.source):
@@ -551,6 +618,11 @@ class _Redirected:
     text: str
 
 
+def _adjacent_op(token: _Word | _Op, following: Sequence[_Word | _Op], op: str) -> bool:
+    """The next token is `op`, written right after `token` (no blank between them)."""
+    return bool(following) and isinstance(following[0], _Op) and following[0].text == op and following[0].start == token.end
+
+
 _Node = _Simple | _Pipeline | _For | _While | _Group | _Redirected
 _CASE_ENDS = (";;", ";&", ";;&")
 
@@ -663,6 +735,8 @@ class _Parser:
 
     def _compound(self) -> _Node | None:
         token, following = self._peek(), self.tokens[self.index + 1:self.index + 2]
+        if isinstance(token, _Op) and token.text == "(" and _adjacent_op(token, following, "("):
+            return self._arithmetic()
         if isinstance(token, _Op) and token.text == "(":
             self.index += 1
             body = self._list(())
@@ -670,17 +744,33 @@ class _Parser:
             return _Group(body)
         if not isinstance(token, _Word):
             return None
-        if following and isinstance(following[0], _Op) and following[0].text == "(":
+        parse = {"{": self._brace_group, "if": self._if, "for": self._for, "while": self._while,
+                 "until": self._while, "case": self._case, "function": self._function}.get(token.value)
+        reserved = token.plain and (parse or token.value == "!")
+        if not reserved and not token.assignment and following and isinstance(following[0], _Op) and following[0].text == "(":
             return self._function()
         if not token.plain:
             return None
-        parse = {"{": self._brace_group, "if": self._if, "for": self._for, "while": self._while,
-                 "until": self._while, "case": self._case, "function": self._function}.get(token.value)
         if parse:
             return parse()
         if token.value in ("}", "then", "else", "elif", "fi", "do", "done", "esac"):
             raise self._unexpected()
         return None
+
+    def _arithmetic(self) -> _Group:
+        """bash's `(( expression ))`: it runs no command."""
+        self._skip_parenthesised()
+        return _Group(())
+
+    def _skip_parenthesised(self) -> None:
+        """Past the ')' matching the '(' at the current token."""
+        depth = 0
+        while True:
+            token = self._advance()
+            if isinstance(token, _Op) and token.text in ("(", ")"):
+                depth += 1 if token.text == "(" else -1
+                if depth == 0:
+                    return
 
     def _redirections(self) -> tuple[tuple[str, _Word], ...]:
         redirections = []
@@ -699,6 +789,8 @@ class _Parser:
             elif isinstance(self._peek(), _Word):
                 word = self._advance()
                 (others if word.assignment and not words else words).append(word)
+                if word.assignment and (word.value or "").endswith("=") and _adjacent_op(word, self.tokens[self.index:self.index + 1], "("):
+                    self._skip_parenthesised()         # bash's array: `hosts=(a b)`
             else:
                 break
         if self.index == first:
@@ -1156,7 +1248,8 @@ def _command_calls(words: Sequence[_Word], scope: _Scope, stdin: _Feed | None, t
     elif program in _SHELLS:
         operand = _shell_operand(words)
         if operand and operand[0]:
-            yield from _shell_string_calls(operand[1], scope)
+            # the fragment is the sh -c command itself: it is where the outer text has it
+            yield from (replace(call, text=text) for call in _shell_string_calls(operand[1], scope))
 
 
 def _target_feed(word: _Word, scope: _Scope, text: str) -> _Feed:

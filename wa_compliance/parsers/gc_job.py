@@ -12,8 +12,8 @@ while `echo curl ...`, a comment or a string is no call. Recognised, per command
 and a URL argument whose path ends with /v1/services/message/gc (query string allowed; its host
 may be a variable, `https://${WA_HOST}:9090/...` or `${API}/...`).
 
->>> gc_calls("curl -sk -X PUT -H 'Authorization: Bearer x' https://wa:9090/v1/services/message/gc")
-('https://wa:9090/v1/services/message/gc',)
+>>> [call.url for call in gc_calls("curl -sk -X PUT -H 'Authorization: Bearer x' https://wa:9090/v1/services/message/gc")]
+['https://wa:9090/v1/services/message/gc']
 >>> gc_calls("echo curl -X PUT https://wa:9090/v1/services/message/gc >> todo.log")
 ()
 """
@@ -21,8 +21,9 @@ may be a variable, `https://${WA_HOST}:9090/...` or `${API}/...`).
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
-from .cleanup_command import CommandParseError, commands_run
+from .cleanup_command import CommandParseError, command_sites
 
 GC_PATH = "/v1/services/message/gc"
 _URL = re.compile(r"^(https?://[^/\s]+|\$\{\w+\})?/v1/services/message/gc/?(\?.*)?$")
@@ -32,12 +33,17 @@ class GcCommandError(ValueError):
     """The command is not valid shell (sh would refuse it too)."""
 
 
-def gc_calls(command: str) -> tuple[str, ...]:
-    """The GC endpoint URLs this command PUTs to; () when it calls none."""
+class GcCall(NamedTuple):
+    url: str
+    text: str                        # the fragment of the command that makes the call
+
+
+def gc_calls(command: str) -> tuple[GcCall, ...]:
+    """The PUTs to the GC endpoint this command makes; () when it makes none."""
     if GC_PATH not in command:
         return ()
     try:
-        return tuple(url for words in commands_run(command) for url in _put_urls(words))
+        return tuple(GcCall(url, text) for words, text in command_sites(command) for url in _put_urls(words))
     except CommandParseError as exc:
         raise GcCommandError(str(exc)) from None
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 from ..parsers.cleanup_command import (CLEANUP, CleanupCall, CommandParseError, ContainerView,
                                        cleanup_calls, covered, looks_like_container_id)
-from ..parsers.crontab import CronEntry, Crontab
+from ..facts.cron_commands import CronCommands
+from ..parsers.crontab import CronEntry
 
 PROJECT = "com.docker.compose.project"
 SERVICE = "com.docker.compose.service"
@@ -35,10 +36,16 @@ class CleanupJob:
     entry: CronEntry
     call: CleanupCall
     ignored: str | None = None      # why cron never runs the file holding it
+    via: tuple[str, ...] = ()       # the scripts it is in ("path:line"), outermost first
+
+    @property
+    def entry_where(self) -> str:
+        return f"{self.entry.source}:{self.entry.line}"
 
     @property
     def where(self) -> str:
-        return f"{self.entry.source}:{self.entry.line}"
+        """The entry, then each script line down to the call: "/etc/cron.d/wa:3 → /usr/local/bin/x.sh:4"."""
+        return " → ".join((self.entry_where, *self.via))
 
 
 @dataclass(frozen=True)
@@ -65,27 +72,28 @@ class Coverage:
     stale: list[StaleTarget] = field(default_factory=list)
 
     def relevant_jobs(self) -> list[CleanupJob]:
-        """Entries that clean this deployment (or meant to): those CRON-003/004 judge."""
+        """Entries that clean this deployment (or meant to), one job each: those CRON-003/004
+        judge (the schedule is the entry's, whatever script the call is in)."""
         seen, jobs = set(), []
         for job in [j for js in self.jobs.values() for j in js] + [s.job for s in self.stale]:
-            if job.where not in seen and not job.ignored:
-                seen.add(job.where)
+            if job.entry_where not in seen and not job.ignored:
+                seen.add(job.entry_where)
                 jobs.append(job)
         return sorted(jobs, key=lambda j: (j.entry.source, j.entry.line))
 
 
-def cleanup_jobs(crontabs: list[tuple[Crontab, str | None]]) -> list[CleanupJob]:
-    """Every cleanup.sh call in the crontabs; each crontab comes with why cron ignores it, if it does."""
+def cleanup_jobs(entries: list[CronCommands]) -> list[CleanupJob]:
+    """Every cleanup.sh call the cron entries make, in their command or in the scripts they run."""
     jobs = []
-    for crontab, ignored in crontabs:
-        for entry in crontab.entries:
-            if "cleanup.sh" not in entry.command:      # cheap pre-filter; the parser decides
+    for entry in entries:
+        for body in entry.runs.bodies:
+            if "cleanup.sh" not in body.text:      # cheap pre-filter; the parser decides
                 continue
             try:
-                calls = cleanup_calls(entry.command)
+                calls = cleanup_calls(body.text)
             except CommandParseError:
                 continue                       # sh would not run it either
-            jobs.extend(CleanupJob(entry, call, ignored or crontab.ignored) for call in calls)
+            jobs.extend(CleanupJob(entry.entry, call, entry.ignored, body.located(call.text)) for call in calls)
     return jobs
 
 

@@ -56,6 +56,8 @@ class GcFacts:
     api_gc_rps: float = 120
     # why each unknown setting is unknown ("pass_through" / "automatic GC" -> reason)
     unknown_settings: Mapping[str, str] = field(default_factory=dict)
+    # scripts cron entries run that could not be followed ("/etc/cron.d/x:3 runs /y.sh, which does not exist")
+    unfollowed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -154,8 +156,9 @@ def api_gc_scheduled(facts: GcFacts) -> Decision:
     if good:
         return Decision(Verdict.PASS, f"{_traffic(facts)}; {good[0].where} calls the GC endpoint {good[0].description}")
     if not facts.jobs:
+        unfollowed = f" (not followed: {'; '.join(facts.unfollowed)})" if facts.unfollowed else ""
         return Decision(Verdict.FAIL, f"{_traffic(facts)} is above {facts.api_gc_rps:g} rps and no host cron job calls "
-                                      "PUT /v1/services/message/gc")
+                                      f"PUT /v1/services/message/gc{unfollowed}")
     shown = "; ".join(f"{job.where} runs {job.description}"
                       f"{'' if job.daily else ', not daily'}{'' if job.off_peak else ', outside the off-peak window'}"
                       for job in facts.jobs)
