@@ -12,7 +12,7 @@ from wa_compliance.errors import EnvFileError, FactUnavailable
 from wa_compliance.envfile import parse_env_file
 from wa_compliance.rules import env as rules
 from wa_compliance.subjects import containers_to_check
-from wa_compliance.transport.database import CredentialsRejected
+from wa_compliance.transport.database import CredentialsRejected, TlsFailed
 
 @check("ENV-001", "db.env exists, is readable and parses", "high",
        remediation="Create db.env at the profile's deployment.db_env path with one KEY=value per line "
@@ -148,7 +148,13 @@ def test_env_009_database_login(deployment, verdict):
         server = deployment.database_server
     except CredentialsRejected as exc:
         return verdict.failed(login.url(), f"the server refused the login: {exc}")
-    verdict.passed(login.url(), f"logged in as {login.user}; server version {server.version}", server_version=server.version)
+    except TlsFailed as exc:
+        return verdict.failed(login.url(), f"TLS as db.env sets it cannot work: {exc}")
+    tls = deployment.db_tls
+    over = f" over TLS ({tls.described}, server certificate verified)" if tls and tls.ca else (
+        f" over TLS ({tls.described})" if tls else "")
+    verdict.passed(login.url(), f"logged in as {login.user}{over}; server version {server.version}",
+                   server_version=server.version)
 
 
 @check("ENV-010", "db.env is private and its password is not a sample", "high",

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import os
 import re
+from pathlib import Path
 
 import psycopg
 import pymysql
@@ -46,6 +47,8 @@ def _like_prefix(prefix: str) -> str:
 class MariaDB:
     engine = "mysql"
     port = 3306
+    # made by lab/install.sh: the server's CA, a client certificate it signed, and an unrelated CA
+    tls_dir = Path("/etc/mysql/wa-lab-tls")
 
     def _admin(self):
         try:
@@ -61,7 +64,7 @@ class MariaDB:
         _checked(user, database, prefix)
         with self._admin() as connection, connection.cursor() as cursor:
             cursor.execute("CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (user, "%", password))
-            cursor.execute("ALTER USER %s@%s IDENTIFIED BY %s", (user, "%", password))
+            cursor.execute("ALTER USER %s@%s IDENTIFIED BY %s REQUIRE NONE", (user, "%", password))
             cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{database}`")
             # %% : PyMySQL %-formats the statement when given parameters.
             pattern = _like_prefix(prefix).replace("%", "%%")
@@ -71,6 +74,15 @@ class MariaDB:
         _checked(user)
         with self._admin() as connection, connection.cursor() as cursor:
             cursor.execute("ALTER USER %s@%s IDENTIFIED BY %s", (user, "%", password))
+
+    def require_tls(self, user: str, requirement: str) -> None:
+        """The account logs in only over TLS: `SSL`, or `X509` (with a client certificate the
+        server's CA signed); `NONE` lifts it."""
+        if requirement not in ("SSL", "X509", "NONE"):
+            raise LabError(f"unknown TLS requirement {requirement!r}")
+        _checked(user)
+        with self._admin() as connection, connection.cursor() as cursor:
+            cursor.execute(f"ALTER USER %s@%s REQUIRE {requirement}", (user, "%"))
 
     def account_exists(self, user: str) -> bool:
         with self._admin() as connection, connection.cursor() as cursor:

@@ -61,15 +61,47 @@ if ! timeout 10 docker info >/dev/null 2>&1; then
     wait_for 60 timeout 10 docker info || fail "dockerd did not start (see /var/log/dockerd.log)"
 fi
 
-# --- MariaDB on 127.0.0.1:3306 ---------------------------------------------------------
+# --- MariaDB on 127.0.0.1:3306, with TLS -----------------------------------------------
+# The TLS material is machine setup, like the packages (lab purge keeps it): a CA, the server's
+# certificate (127.0.0.1), a client certificate for REQUIRE X509 accounts, and a second CA
+# that signed none of them (what a wrong WA_DB_SSL_CA holds). Made once.
+TLS_DIR=/etc/mysql/wa-lab-tls
+new_tls=
+if [ ! -s "$TLS_DIR/client-key.pem" ]; then
+    install -d -m 755 "$TLS_DIR"
+    (
+        cd "$TLS_DIR"
+        ca() { openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=$3" -keyout "$1" -out "$2"; }
+        signed() {  # name CN extension
+            openssl req -newkey rsa:2048 -nodes -subj "/CN=$2" -keyout "$1-key.pem" -out "$1.csr"
+            printf '%s\n' "$3" > "$1.ext"
+            openssl x509 -req -days 3650 -in "$1.csr" -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+                -extfile "$1.ext" -out "$1-cert.pem"
+            rm -f "$1.csr" "$1.ext"
+        }
+        ca ca-key.pem ca.pem "wa-lab database CA"
+        ca other-ca-key.pem other-ca.pem "wa-lab unrelated CA"
+        signed server 127.0.0.1 "subjectAltName=IP:127.0.0.1"
+        signed client "wa-lab client" "extendedKeyUsage=clientAuth"
+        chown mysql server-key.pem && chmod 600 ./*-key.pem
+    ) >>"$LOG" 2>&1 || fail "could not make the database TLS certificates in $TLS_DIR"
+    new_tls=1
+fi
 # mariadb-admin ping exits 0 whenever the server answers, even if it refuses the login.
 mariadb_up() { timeout 5 mariadb-admin --protocol=tcp -h 127.0.0.1 -P 3306 --connect-timeout=3 ping; }
+mariadb_tls() { [ "$(mariadb -uroot -N -e "SELECT @@have_ssl" 2>/dev/null)" = YES ]; }
+if mariadb_up >/dev/null 2>&1 && { [ -n "$new_tls" ] || ! mariadb_tls; }; then
+    # running without these certificates: restart it with them
+    timeout 60 mariadb-admin -uroot shutdown >>"$LOG" 2>&1 || fail "could not stop MariaDB to enable TLS"
+fi
 if ! mariadb_up >/dev/null 2>&1; then
     install -d -o mysql -g mysql /run/mysqld
     start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd \
-        -- --user=mysql --bind-address=127.0.0.1 --port=3306 >>"$LOG" 2>&1
+        -- --user=mysql --bind-address=127.0.0.1 --port=3306 --ssl-ca="$TLS_DIR/ca.pem" \
+        --ssl-cert="$TLS_DIR/server-cert.pem" --ssl-key="$TLS_DIR/server-key.pem" >>"$LOG" 2>&1
     wait_for 60 mariadb_up || fail "MariaDB did not answer on 127.0.0.1:3306"
 fi
+mariadb_tls || fail "MariaDB runs without TLS (see $LOG)"
 
 # --- PostgreSQL 15 "main" on port 5432 (listen_addresses defaults to localhost) -------
 pg_up() { timeout 5 pg_isready -q -h 127.0.0.1 -p 5432 -t 3; }

@@ -10,6 +10,7 @@ import string
 from typing import TYPE_CHECKING
 
 from lab.dbenv import DbEnvEditor
+from lab.deviations.logs import exec_in
 from lab.deviations.registry import deviation
 
 if TYPE_CHECKING:
@@ -133,3 +134,56 @@ def short_password(lab: Lab) -> None:
            {"file"})
 def root_user(lab: Lab) -> None:
     _db_env(lab).set("WA_DB_USERNAME", "root")
+
+
+# --- TLS to MySQL: db.env's WA_DB_SSL_* name files inside the containers (Meta's AWS template) ----
+CERTS_DIR = "/opt/certs"
+TLS_FILES = {"WA_DB_SSL_CA": "db-ca.pem", "WA_DB_SSL_CERT": "db-cert.pem", "WA_DB_SSL_KEY": "db-key.pem"}
+
+
+def _use_tls(lab: Lab, requirement: str, files: dict[str, str | None]) -> None:
+    """The account requires TLS (`requirement`); db.env names each of `files` (variable ->
+    the lab TLS file it holds, in every container; None: named in db.env, absent)."""
+    lab.server.require_tls(lab.db_user, requirement)
+    for variable in files:
+        _db_env(lab).set(variable, f"{CERTS_DIR}/{TLS_FILES[variable]}")
+    lab.ensure_containers()            # the client's environment follows db.env (ENV-008)
+    for variable, source in files.items():
+        path = f"{CERTS_DIR}/{TLS_FILES[variable]}"
+        if source is None:
+            continue
+        content = (lab.server.tls_dir / source).read_text()
+        for container in (name for names in lab.container_names().values() for name in names):
+            exec_in(container, f"mkdir -p {CERTS_DIR} && cat > {path} && chmod 600 {path}", stdin=content)
+
+
+@deviation("env.tls_required", "the account REQUIRE SSL; db.env sets WA_DB_SSL_CA=/opt/certs/db-ca.pem, "
+           "the server's CA, in every container (COMPLIANT)", {"file", "server", "containers", "inside"}, engines={"mysql"})
+def tls_required(lab: Lab) -> None:
+    _use_tls(lab, "SSL", {"WA_DB_SSL_CA": "ca.pem"})
+
+
+@deviation("env.tls_x509", "the account REQUIRE X509; db.env sets WA_DB_SSL_CA, _CERT and _KEY, a client "
+           "certificate the server's CA signed (COMPLIANT)", {"file", "server", "containers", "inside"}, engines={"mysql"})
+def tls_x509(lab: Lab) -> None:
+    _use_tls(lab, "X509", {"WA_DB_SSL_CA": "ca.pem", "WA_DB_SSL_CERT": "client-cert.pem",
+                           "WA_DB_SSL_KEY": "client-key.pem"})
+
+
+@deviation("env.tls_x509_without_cert", "the account REQUIRE X509, but db.env sets only WA_DB_SSL_CA: "
+           "the server refuses a login without a client certificate", {"file", "server", "containers", "inside"},
+           engines={"mysql"})
+def tls_x509_without_cert(lab: Lab) -> None:
+    _use_tls(lab, "X509", {"WA_DB_SSL_CA": "ca.pem"})
+
+
+@deviation("env.tls_ca_missing", "db.env sets WA_DB_SSL_CA=/opt/certs/db-ca.pem, which is in no container",
+           {"file", "server", "containers"}, engines={"mysql"})
+def tls_ca_missing(lab: Lab) -> None:
+    _use_tls(lab, "SSL", {"WA_DB_SSL_CA": None})
+
+
+@deviation("env.tls_wrong_ca", "WA_DB_SSL_CA holds a CA that did not sign the server's certificate",
+           {"file", "server", "containers", "inside"}, engines={"mysql"})
+def tls_wrong_ca(lab: Lab) -> None:
+    _use_tls(lab, "SSL", {"WA_DB_SSL_CA": "other-ca.pem"})

@@ -111,7 +111,7 @@ def records(kinds: list[str], words: st.SearchStrategy[str]) -> st.SearchStrateg
 
 # --- what a script prints inside a container ----------------------------------------------------
 
-INSIDE_KINDS = ["user", "dir", "entry", "cleanup", "logrotate", "confdir", "confentry", "conf", "debug",
+INSIDE_KINDS = ["user", "dir", "entry", "cleanup", "logrotate", "confdir", "confentry", "conf", "debug", "tls",
                 "wa-inside", "end", "bogus", ""]
 INSIDE_WORDS = st.one_of(WORD, st.sampled_from(["log", "archive", "present", "missing", "notdir", "1", "0", "81a4",
                                                 "644", "-", "unreadable", "644_regular_file", b64("/etc/x")]))
@@ -135,12 +135,15 @@ INSIDE_OUTPUT = st.one_of(
 @example("wa-inside 1\nuser ²\nend")                               # isdigit() but not int()
 @example("wa-inside 1\nentry log 1 \x00 1 n\u2028m\nend")
 @example("wa-inside 1\n" + "entry log 1 81a4 1 x\n" * 5_000 + "end")
+@example(f"wa-inside 1\ntls {b64('/opt/certs/db-ca.pem')} present\nend")      # content cut off
+@example(f"wa-inside 1\ntls {b64('/opt/certs/db-ca.pem')} present {INVALID_UTF8}\nend")
 def test_inside_output_gives_a_snapshot_or_fact_unavailable_naming_the_container(output):
     snapshot = only(FactUnavailable, lambda: parse_inside(CONTAINER, output), CONTAINER)
     if snapshot is not FAILED:
         assert isinstance(snapshot, InsideSnapshot) and snapshot.container == CONTAINER
         for folder in (snapshot.log_dir, snapshot.archive):
             assert all(isinstance(e.size, int) and isinstance(e.mode, int) for e in folder.entries)
+        assert all(isinstance(v, bytes) or v in ("missing", "unreadable") for v in snapshot.tls_files.values())
 
 
 # --- the host cron script's output ----------------------------------------------------------------

@@ -29,13 +29,14 @@ from .cron_commands import CronCommands, follow
 from .host_cron import SYSTEM_CRONTAB, HostCron, read_host_cron
 from .inside import InsideSnapshot, inside_argv, output_complete, parse_inside
 from .media_probe import MediaProbeReport, run_media_probe
-from ..transport.database import DatabaseSession, DbLogin, ServerInfo, TableSize
+from ..transport.database import DatabaseSession, DbLogin, DbTls, ServerInfo, TableSize, TlsFailed
 from ..transport.host import FileSnapshot, HostTransport
 from ..transport.ssh import DOCKER_SOCKET, SshConnection, SshOptions
 from .cached import fact, gathered_value, once
 from .prefetch import Prefetch
 
 ENGINES = ("MYSQL", "PGSQL")
+TLS_VARIABLES = ("WA_DB_SSL_CA", "WA_DB_SSL_CERT", "WA_DB_SSL_KEY")
 
 
 class DeploymentFacts:
@@ -122,7 +123,8 @@ class DeploymentFacts:
     def inside(self, container) -> InsideSnapshot:
         """One exec per container gathers everything the logs and cron sections read in it."""
         def gather():
-            argv = inside_argv(self.profile.deployment.log_dir, container.role == "webapp")
+            tls = self._tls_paths() if container is self._tls_container() else {}
+            argv = inside_argv(self.profile.deployment.log_dir, container.role == "webapp", list(tls.values()))
             exit_code, output = self.docker.exec(container.name, argv)
             if not output_complete(output):
                 # the engine can drop a short exec's output (moby#27289, docker-py#2042):
@@ -274,10 +276,53 @@ class DeploymentFacts:
             return os.environ.get(self.profile.database.password_env)
         return self.db_env.values.get("WA_DB_PASSWORD")
 
+    def _tls_paths(self) -> dict[str, str]:
+        """db.env's WA_DB_SSL_* that are set (paths inside the containers); MySQL only."""
+        try:
+            values = self.db_env.values
+        except FactUnavailable:
+            return {}
+        if (values.get("WA_DB_ENGINE") or "").upper() != "MYSQL":
+            return {}
+        return {name: values[name] for name in TLS_VARIABLES if values.get(name)}
+
+    def _tls_container(self):
+        """The Coreapp whose files the client's TLS settings are read from (the first running)."""
+        try:
+            return next((c for c in self.containers if c.role == "coreapp" and c.running), None)
+        except FactUnavailable:
+            return None
+
+    @fact
+    def db_tls(self) -> DbTls | None:
+        """TLS as the client connects with it: db.env's WA_DB_SSL_CA/_CERT/_KEY name files inside
+        the containers (Meta's AWS template: /opt/certs/db-ca.pem), read in the Coreapp's one exec."""
+        paths = self._tls_paths()
+        if not paths:
+            return None
+        described = ", ".join(f"{name}={path}" for name, path in paths.items())
+        coreapp = self._tls_container()
+        if coreapp is None:
+            raise FactUnavailable(f"db.env sets {described}, but no Coreapp container runs to read them in", "tls")
+        files = self.inside(coreapp).tls_files
+        contents = {}
+        for name, path in paths.items():
+            found = files.get(path, "missing")
+            if isinstance(found, str):
+                state = "does not exist" if found == "missing" else "cannot be read"
+                raise TlsFailed(f"db.env's {name}={path} {state} in {coreapp.name}: the client cannot connect with "
+                                "TLS either", path)
+            contents[name] = found
+        if ("WA_DB_SSL_CERT" in contents) != ("WA_DB_SSL_KEY" in contents):
+            raise TlsFailed(f"db.env sets {described}: a client certificate needs both WA_DB_SSL_CERT and "
+                            "WA_DB_SSL_KEY", "tls")
+        return DbTls(contents.get("WA_DB_SSL_CA"), contents.get("WA_DB_SSL_CERT"), contents.get("WA_DB_SSL_KEY"),
+                     described)
+
     @fact
     def db_session(self) -> DatabaseSession:
         """One session per audit: ENV-009 and GC-001 share its connection."""
-        return DatabaseSession(self.db_login)
+        return DatabaseSession(self.db_login, self.db_tls)
 
     @fact
     def database_server(self) -> ServerInfo:
@@ -381,6 +426,10 @@ class DeploymentFacts:
             found.append(self.db_env.values.get("WA_DB_PASSWORD"))
         except FactUnavailable:
             found.extend(_raw_passwords(self))
+        tls = gathered_value(self, "db_tls")
+        if tls is not None and tls.key:          # the client's private key, line by line
+            found.extend(line for line in tls.key.decode("ascii", "replace").splitlines()
+                         if len(line) >= 16 and not line.startswith("-----"))
         return [secret for secret in found if secret]
 
     def _secret_env_names(self):

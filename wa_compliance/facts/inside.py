@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import FactUnavailable
@@ -19,7 +20,8 @@ from ..errors import FactUnavailable
 LOGROTATE_MAIN = "/etc/logrotate.conf"
 LOGROTATE_DIR = "/etc/logrotate.d"
 
-# $1 log dir, $2 "logrotate" to read the logrotate configuration (Webapp containers).
+# $1 log dir, $2 "logrotate" to read the logrotate configuration (Webapp containers), then the
+# database TLS files to read (the Coreapp whose files the audit connects with).
 _SCRIPT = r"""
 b64() { base64 | tr -d '\n'; echo; }
 name64() { printf %s "$1" | b64; }
@@ -74,6 +76,12 @@ if [ "$2" = logrotate ]; then
         echo "debug $rc $(printf '%s\n' "$out" | b64)"
     fi
 fi
+shift 2
+for f in "$@"; do  # the database TLS files db.env names (Coreapp): read, never printed elsewhere
+    if [ ! -e "$f" ]; then echo "tls $(name64 "$f") missing"
+    elif [ ! -f "$f" ] || [ ! -r "$f" ]; then echo "tls $(name64 "$f") unreadable"
+    else echo "tls $(name64 "$f") present $(b64 < "$f")"; fi
+done
 echo "end"
 """
 
@@ -136,10 +144,12 @@ class InsideSnapshot:
     archive: Folder
     cleanup: CleanupScript
     logrotate: LogrotateFiles | None     # only gathered in Webapp containers
+    # path -> content, or "missing" / "unreadable": the TLS files asked for (a key among them: never shown)
+    tls_files: Mapping[str, bytes | str] = field(default_factory=dict, repr=False)
 
 
-def inside_argv(log_dir: str, read_logrotate: bool) -> list[str]:
-    return ["sh", "-c", _SCRIPT, "wa-inside", log_dir, "logrotate" if read_logrotate else "-"]
+def inside_argv(log_dir: str, read_logrotate: bool, tls_files: Sequence[str] = ()) -> list[str]:
+    return ["sh", "-c", _SCRIPT, "wa-inside", log_dir, "logrotate" if read_logrotate else "-", *tls_files]
 
 
 def output_complete(output: str) -> bool:
@@ -168,6 +178,7 @@ class _Reader:
         self.cleanup = CleanupScript(False)
         self.logrotate: LogrotateFiles | None = None
         self.current_dir: str | None = None
+        self.tls_files: dict[str, bytes | str] = {}
 
     def read(self, lines: list[str]) -> InsideSnapshot:
         for line in lines:
@@ -177,7 +188,7 @@ class _Reader:
             if reader:
                 reader(rest.split(" "))
         log, archive = (Folder(s, w, tuple(e)) for s, w, e in self.folders.values())
-        return InsideSnapshot(self.container, self.uid, log, archive, self.cleanup, self.logrotate)
+        return InsideSnapshot(self.container, self.uid, log, archive, self.cleanup, self.logrotate, self.tls_files)
 
     def _user(self, words):
         self.uid = int(words[0]) if words[0].isdigit() else None
@@ -220,7 +231,15 @@ class _Reader:
                                         self.logrotate.directories, int(words[0]), _text(words[1]))
 
 
-_RECORDS = {"user", "dir", "entry", "cleanup", "logrotate", "confdir", "confentry", "conf", "debug"}
+    def _tls(self, words):
+        path, state = _text(words[0]), words[1]
+        if state == "present":
+            self.tls_files[path] = base64.b64decode(words[2], validate=True)
+        else:
+            self.tls_files[path] = "missing" if state == "missing" else "unreadable"
+
+
+_RECORDS = {"user", "dir", "entry", "cleanup", "logrotate", "confdir", "confentry", "conf", "debug", "tls"}
 
 
 def _text(encoded: str) -> str:

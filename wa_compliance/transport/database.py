@@ -7,8 +7,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass, field
-
 
 from ..errors import FactUnavailable
 from ..timeouts import COMMAND_SECONDS, CONNECT_SECONDS
@@ -42,6 +43,49 @@ class CredentialsRejected(FactUnavailable):
     """The server answered and refused the login (as opposed to being unreachable)."""
 
 
+class TlsFailed(FactUnavailable):
+    """The client's TLS settings cannot work: a file they name is not there, or the server's
+    certificate does not verify against the CA they name."""
+
+
+@dataclass(frozen=True)
+class DbTls:
+    """TLS as the client connects to MySQL with it (db.env's WA_DB_SSL_CA/_CERT/_KEY), the files'
+    contents as read in the Coreapp. The key is only ever in memory."""
+
+    ca: bytes | None = field(default=None, repr=False)
+    cert: bytes | None = field(default=None, repr=False)
+    key: bytes | None = field(default=None, repr=False)
+    described: str = ""              # "WA_DB_SSL_CA=/opt/certs/db-ca.pem", for messages
+
+    def context(self):
+        """An SSLContext verifying the server's chain against the CA, as MySQL clients do with
+        --ssl-ca (VERIFY_CA: the host name is not matched); without a CA, encrypted unverified."""
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        if self.ca:
+            context.load_verify_locations(cadata=self.ca.decode("ascii", "replace"))
+        else:
+            context.verify_mode = ssl.CERT_NONE
+        if self.cert:
+            with _in_memory(self.cert) as cert, _in_memory(self.key or self.cert) as key:
+                context.load_cert_chain(cert, key)
+        return context
+
+
+@contextlib.contextmanager
+def _in_memory(data: bytes):
+    """A path to `data` that never touches a disk (an anonymous memory file): the ssl module
+    loads certificates and keys from paths only."""
+    fd = os.memfd_create("wa-compliance-tls", os.MFD_CLOEXEC)
+    try:
+        os.write(fd, data)
+        yield f"/proc/self/fd/{fd}"
+    finally:
+        os.close(fd)
+
+
 @dataclass(frozen=True)
 class TableSize:
     database: str
@@ -63,8 +107,9 @@ class DatabaseSession:
     one on MySQL (every schema is reachable from it); on PostgreSQL one to `postgres`, plus one
     per database a table is read in (pg_class is per database). Opened lazily, closed by close()."""
 
-    def __init__(self, login: DbLogin):
+    def __init__(self, login: DbLogin, tls: DbTls | None = None):
         self.login = login
+        self.tls = tls
         self._connections: dict[str | None, object] = {}
         # a connection that could not be opened is not tried again in this audit: an
         # unreachable server costs its connect timeout once (ENV-009 and GC-001 share it)
@@ -156,7 +201,10 @@ class DatabaseSession:
             raise self._failures[key]
         if key not in self._connections:
             try:
-                self._connections[key] = (_mysql_connect if self.login.engine == "MYSQL" else _pgsql_connect)(self.login, database)
+                if self.login.engine == "MYSQL":
+                    self._connections[key] = _mysql_connect(self.login, self.tls)
+                else:
+                    self._connections[key] = _pgsql_connect(self.login, database)
             except FactUnavailable as exc:
                 self._failures[key] = exc
                 raise
@@ -174,17 +222,26 @@ def _driver_errors(engine: str) -> tuple[type[Exception], ...]:
     return (psycopg.Error,)
 
 
-def _mysql_connect(login: DbLogin, _database):
+def _mysql_connect(login: DbLogin, tls: DbTls | None):
+    import ssl
+
     import pymysql
     try:
+        context = tls.context() if tls else None
+    except (ssl.SSLError, ValueError) as exc:
+        raise TlsFailed(f"{login.url()}: {tls.described} cannot be loaded ({exc})", login.url()) from None
+    try:
         connection = pymysql.connect(
-            host=login.host, port=login.port, user=login.user, password=login.password,
+            host=login.host, port=login.port, user=login.user, password=login.password, ssl=context,
             # the handshake is read with read_timeout: a port that accepts and never answers
             # must cost CONNECT_SECONDS, not COMMAND_SECONDS; queries get theirs below
             connect_timeout=CONNECT_SECONDS, read_timeout=CONNECT_SECONDS, write_timeout=COMMAND_SECONDS,
         )
     except pymysql.err.OperationalError as exc:
         code, text = (exc.args + ("",))[:2]
+        if tls and "CERTIFICATE_VERIFY_FAILED" in str(text):
+            raise TlsFailed(f"{login.url()}: the server's certificate does not verify against {tls.described}: "
+                            f"{text}", login.url()) from None
         error = CredentialsRejected if code in MYSQL_AUTH_ERRORS else FactUnavailable
         raise error(f"{login.url()}: {text or exc}", login.url()) from None
     except pymysql.err.MySQLError as exc:
