@@ -27,8 +27,6 @@ from dataclasses import dataclass
 
 from .crontab import cron_d_ignored_reason
 
-CRONIE_SOURCE = "cronie src/database.c (5f9f16b)"
-BUSYBOX_SOURCE = "busybox miscutils/crond.c (371fe9f)"
 _RPM_LEFTOVERS = (".rpmsave", ".rpmorig", ".rpmnew")
 
 
