@@ -15,6 +15,8 @@ facts/gc.py. Decisions: rules/gc.py.
 """
 
 from wa_compliance.check import check
+from wa_compliance.facts.gc import size_class
+from wa_compliance.model import Outcome
 from wa_compliance.rules import gc as rules
 
 ENABLE_AUTOMATIC_GC = ('PATCH /v1/settings/application with {"db_garbagecollector_enable": true} '
@@ -26,9 +28,9 @@ def _thresholds(deployment):
 
 
 def _record(verdict, subject, decision, remediation=None):
-    if decision.verdict is rules.Verdict.PASS:
+    if decision.verdict is Outcome.PASS:
         verdict.passed(subject, decision.message)
-    elif decision.verdict is rules.Verdict.SKIP:
+    elif decision.verdict is Outcome.SKIP:
         verdict.skipped(subject, decision.message)
     else:
         verdict.failed(subject, decision.message, remediation, severity=decision.severity)
@@ -40,7 +42,7 @@ def test_gc_001_messages_table_size(deployment, verdict):
     """R-GC: a messages table above 2,000,000 rows is a large database (statistics, never a scan)."""
     table = deployment.messages_table
     thresholds = _thresholds(deployment)
-    size = rules.size_class(table.rows, thresholds.large_table_rows, thresholds.very_large_table_rows)
+    size = size_class(table.rows, thresholds.large_table_rows, thresholds.very_large_table_rows)
     verdict.passed(table.name, f"{table.rows:,} rows ({table.source}): {size.value}",
                    rows=table.rows, source=table.source, size_class=size.value)
 

@@ -17,14 +17,13 @@ from typing import Any
 
 import pytest
 
+from .catalogue import section_of
 from .model import CheckSpec, Outcome, Result, Severity
-
-SECTIONS = {"ENV": "env", "VOL": "volumes", "GC": "gc", "LOG": "logs", "CRON": "cron"}
 
 
 def check(check_id: str, title: str, severity: str, *, remediation: str, upgrade: bool = False):
     """Declare a catalogue check: ID, one-line rule, severity and the fix to paste."""
-    section = SECTIONS[check_id.split("-")[0]]
+    section = section_of(check_id).marker
     spec = CheckSpec(check_id, title, section, Severity.parse(severity), remediation, upgrade)
 
     def declare(function):

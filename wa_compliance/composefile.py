@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import yaml
 
 from .errors import WaComplianceError
-from .rules.volumes import same_path
+from .facts.media import same_path
 
 IMAGE_ROLES = {"docker.whatsapp.biz/web": "webapp", "docker.whatsapp.biz/coreapp": "coreapp"}
 

@@ -12,6 +12,7 @@ import pytest
 
 from . import __version__
 from .audit import Audit
+from .catalogue import markers
 from .check import Verdict
 from .errors import UsageError, WaComplianceError
 from .facts.media_probe import interrupt
@@ -58,11 +59,8 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    for section, text in (("env", "database environment (R-ENV)"), ("volumes", "media volume (R-VOL)"),
-                          ("gc", "database size and garbage collection (R-GC)"), ("logs", "log rotation (R-LOG)"),
-                          ("cron", "cleanup schedule (R-CRON)"), ("upgrade", "checks that gate an upgrade"),
-                          ("wa_check", "catalogue entry of a check")):
-        config.addinivalue_line("markers", f"{section}: {text}")
+    for marker, text in markers().items():
+        config.addinivalue_line("markers", f"{marker}: {text}")
     if not (config.option.wa_hosts or config.option.wa_inventory):
         return
     try:

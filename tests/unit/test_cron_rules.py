@@ -8,6 +8,7 @@ import hashlib
 
 from hypothesis import given, strategies as st
 
+from wa_compliance.facts.cleanup_coverage import cleanup_jobs, coverage
 from wa_compliance.facts.cron_commands import CronCommands, follow
 from wa_compliance.parsers.cleanup_command import ContainerView
 from wa_compliance.parsers.crontab import parse_crontab
@@ -29,12 +30,12 @@ ENGINE = [WEB, CORE, OTHER]
 
 def jobs(text: str, ignored: str | None = None, files=None):
     crontab = parse_crontab(text, "/etc/cron.d/wa", system=True)
-    return rules.cleanup_jobs([CronCommands(entry, ignored or crontab.ignored, follow(entry.command, files or {}))
+    return cleanup_jobs([CronCommands(entry, ignored or crontab.ignored, follow(entry.command, files or {}))
                                for entry in crontab.entries])
 
 
 def cover(text: str, destroyed=None, ignored=None):
-    return rules.coverage(jobs(text, ignored), [WEB, CORE], ENGINE, destroyed or {})
+    return coverage(jobs(text, ignored), [WEB, CORE], ENGINE, destroyed or {})
 
 
 LINE = "30 3 * * * root docker exec {} /opt/whatsapp/bin/cleanup.sh\n"

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from hypothesis import example, given, settings, strategies as st
 
+from wa_compliance.facts.cleanup_coverage import cleanup_jobs, coverage
 from wa_compliance.facts.cron_commands import CronCommands, follow
 from wa_compliance.facts.host_cron import HostFile
 from wa_compliance.parsers.cleanup_command import CLEANUP
 from wa_compliance.parsers.crontab import parse_crontab
 from wa_compliance.parsers.gc_job import gc_calls
-from wa_compliance.rules import cron as rules
 
 from .test_cron_rules import CORE, ENGINE, WEB
 
@@ -36,8 +36,7 @@ def files(*found: HostFile) -> dict[str, HostFile]:
 def covered(command: str, found: dict[str, HostFile]):
     crontab = parse_crontab(f"30 3 * * * root {command}\n", "/etc/cron.d/wa", system=True)
     entries = [CronCommands(e, crontab.ignored, follow(e.command, found)) for e in crontab.entries]
-    coverage = rules.coverage(rules.cleanup_jobs(entries), [WEB, CORE], ENGINE, {})
-    return coverage, entries[0].runs.unfollowed
+    return coverage(cleanup_jobs(entries), [WEB, CORE], ENGINE, {}), entries[0].runs.unfollowed
 
 
 def test_a_script_run_by_its_path_is_followed_and_the_chain_named():

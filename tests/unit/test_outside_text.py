@@ -50,7 +50,7 @@ from wa_compliance.facts.traffic import requests_served
 from wa_compliance.inventory import InventoryError, parse_inventory
 from wa_compliance.parsers.gc_job import GcCommandError, gc_calls
 from wa_compliance.profile import load_profile
-from wa_compliance.rules.gc import Known
+from wa_compliance.facts.gc import Known
 from wa_compliance.transport.api import ApiClient
 from wa_compliance.transport.containers import ROLES, ContainerFacts, DockerEngine, _ago, role_of
 

@@ -7,6 +7,7 @@ import yaml
 from hypothesis import given, settings, strategies as st
 
 from wa_compliance.composefile import ComposeFileError, media_declarations
+from wa_compliance.facts.media import MediaMount, media_mount
 from wa_compliance.rules import volumes as rules
 
 META = Path(__file__).resolve().parents[2] / "lab" / "meta"
@@ -16,18 +17,18 @@ MEDIA = "/usr/local/wamedia"
 def test_media_mount_reads_volume_bind_and_mode():
     mounts = [{"Type": "bind", "Source": "/srv/media", "Destination": "/usr/local/wamedia/", "RW": True},
               {"Type": "volume", "Name": "logs", "Destination": "/var/log", "RW": True}]
-    assert rules.media_mount(mounts, MEDIA) == rules.MediaMount("bind", "/srv/media", True, None)
-    assert rules.media_mount(mounts[1:], MEDIA) is None
+    assert media_mount(mounts, MEDIA) == MediaMount("bind", "/srv/media", True, None)
+    assert media_mount(mounts[1:], MEDIA) is None
 
 
 def test_storage_of_names_network_exports_so_two_volumes_on_one_export_match():
     nfs = {"type": "nfs", "o": "addr=10.1.2.3,nfsvers=4,rw", "device": ":/exports/wamedia"}
-    a = rules.storage_of(rules.MediaMount("volume", "host1_media", True, "local"), nfs)
-    b = rules.storage_of(rules.MediaMount("volume", "host2_media", True, "local"), nfs)
+    a = rules.storage_of(MediaMount("volume", "host1_media", True, "local"), nfs)
+    b = rules.storage_of(MediaMount("volume", "host2_media", True, "local"), nfs)
     assert a == b == "nfs 10.1.2.3:/exports/wamedia"
-    assert rules.storage_of(rules.MediaMount("volume", "m", True, "local"), None) == "volume m"
-    assert rules.storage_of(rules.MediaMount("volume", "m", True, "rexray"), {}) == "volume m (driver rexray)"
-    assert rules.storage_of(rules.MediaMount("bind", "/srv/m", True), None) == "bind /srv/m"
+    assert rules.storage_of(MediaMount("volume", "m", True, "local"), None) == "volume m"
+    assert rules.storage_of(MediaMount("volume", "m", True, "rexray"), {}) == "volume m (driver rexray)"
+    assert rules.storage_of(MediaMount("bind", "/srv/m", True), None) == "bind /srv/m"
 
 
 def test_odd_ones_out_keeps_the_majority_and_breaks_ties_by_order():

@@ -15,15 +15,14 @@ from ..envfile import EnvFile, parse_env_file
 from ..parsers.cleanup_command import ContainerView
 from ..parsers.cron_flavour import ignored_by_all
 from ..parsers.crontab import Crontab, parse_crontab
-from ..rules.cron import Coverage, cleanup_jobs, coverage
-from ..rules.gc import GcFacts
 from ..transport.api import ApiClient
-from .gc import gather_gc_facts
+from .cleanup_coverage import Coverage, cleanup_jobs, coverage
+from .gc import GcFacts, gather_gc_facts
 from .traffic import CounterReading, rate_since, read_counter
 from ..errors import EnvFileError, FactUnavailable
 from ..profile import Profile
 from ..composefile import ComposeFileError, MediaDeclaration, media_declarations
-from ..rules.volumes import MediaMount, media_mount
+from .media import MediaMount, media_mount
 from ..transport.containers import ContainerFacts, DockerEngine
 from .cron_commands import CronCommands, follow
 from .host_cron import SYSTEM_CRONTAB, HostCron, read_host_cron

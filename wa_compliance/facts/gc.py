@@ -7,12 +7,60 @@ API's request counter; API GC jobs from host cron, on this deployment's API host
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
 from urllib.parse import urlsplit
 
 from ..errors import FactUnavailable
 from ..parsers.gc_job import GC_PATH, GcCommandError, gc_calls
 from ..parsers.schedule import parse_window, schedule_facts
-from ..rules import gc as rules
+
+
+class SizeClass(str, Enum):
+    NORMAL = "normal"
+    LARGE = "large"
+    VERY_LARGE = "very large"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Known:
+    """A value and where it came from ("GET /v1/settings/application", "declared in the profile"...)."""
+
+    value: object
+    source: str
+
+
+@dataclass(frozen=True)
+class ApiJob:
+    where: str               # file:line of the cron entry
+    daily: bool
+    off_peak: bool
+    description: str         # "at 03:00 every day"
+
+
+@dataclass(frozen=True)
+class GcFacts:
+    size: SizeClass
+    rows: Known | None
+    pass_through: Known | None
+    auto_gc: Known | None
+    rps: Known | None
+    jobs: tuple[ApiJob, ...]
+    api_gc_rps: float = 120
+    # why each unknown setting is unknown ("pass_through" / "automatic GC" -> reason)
+    unknown_settings: Mapping[str, str] = field(default_factory=dict)
+    # scripts cron entries run that could not be followed ("/etc/cron.d/x:3 runs /y.sh, which does not exist")
+    unfollowed: tuple[str, ...] = ()
+
+
+def size_class(rows: int | None, large: int, very_large: int) -> SizeClass:
+    if rows is None:
+        return SizeClass.UNKNOWN
+    if rows > very_large:
+        return SizeClass.VERY_LARGE
+    return SizeClass.LARGE if rows > large else SizeClass.NORMAL
 
 
 def _rows(deployment):
@@ -20,7 +68,7 @@ def _rows(deployment):
         table = deployment.messages_table
     except FactUnavailable:
         return None
-    return rules.Known(table.rows, f"{table.name}, {table.source}")
+    return Known(table.rows, f"{table.name}, {table.source}")
 
 
 def _settings(deployment):
@@ -32,12 +80,12 @@ def _settings(deployment):
     except FactUnavailable as exc:
         application, api_problem = {}, f"the API could not be read ({exc})"
     pass_through = application.get("pass_through")
-    pass_through = None if pass_through is None else rules.Known(bool(pass_through), where)
+    pass_through = None if pass_through is None else Known(bool(pass_through), where)
     newer = application.get("garbagecollector_enable")
     if isinstance(newer, dict) and "messages" in newer:
-        auto_gc = rules.Known(bool(newer["messages"]), f"{where}, garbagecollector_enable.messages")
+        auto_gc = Known(bool(newer["messages"]), f"{where}, garbagecollector_enable.messages")
     elif "db_garbagecollector_enable" in application:
-        auto_gc = rules.Known(bool(application["db_garbagecollector_enable"]), f"{where}, db_garbagecollector_enable")
+        auto_gc = Known(bool(application["db_garbagecollector_enable"]), f"{where}, db_garbagecollector_enable")
     else:
         auto_gc = None
     declared = deployment.profile.settings
@@ -58,15 +106,15 @@ def _or_declared(from_api, key, value, api_problem):
 
 
 def _declared(key, value, why):
-    return None if value is None else rules.Known(value, f"declared in the profile ({key}); {why}")
+    return None if value is None else Known(value, f"declared in the profile ({key}); {why}")
 
 
 def _traffic(deployment):
     declared = deployment.profile.traffic.peak_rps
     if declared is not None:
-        return rules.Known(declared, "declared: traffic.peak_rps")
+        return Known(declared, "declared: traffic.peak_rps")
     try:
-        return rules.Known(round(deployment.metrics_rps, 1), "Webapp /metrics request counter: the current rate, not the peak")
+        return Known(round(deployment.metrics_rps, 1), "Webapp /metrics request counter: the current rate, not the peak")
     except FactUnavailable:
         return None
 
@@ -90,7 +138,7 @@ def _api_jobs(deployment):
         except ValueError:
             continue
         body, call = calls[0]
-        jobs.append(rules.ApiJob(" → ".join((cron.where, *body.located(call.text))), schedule.at_least_daily(),
+        jobs.append(ApiJob(" → ".join((cron.where, *body.located(call.text))), schedule.at_least_daily(),
                                  schedule.runs and not schedule.outside(window), schedule.description))
     return tuple(jobs)
 
@@ -108,13 +156,13 @@ def _unfollowed(deployment):
                  if not u.unknown or u.may_hold(GC_PATH))
 
 
-def gather_gc_facts(deployment) -> rules.GcFacts:
+def gather_gc_facts(deployment) -> GcFacts:
     """The facts GC-002..006 decide on, with where each came from."""
     thresholds = deployment.profile.thresholds
     rows = _rows(deployment)
     pass_through, auto_gc, unknown = _settings(deployment)
-    return rules.GcFacts(
-        size=rules.size_class(rows.value if rows else None, thresholds.large_table_rows, thresholds.very_large_table_rows),
+    return GcFacts(
+        size=size_class(rows.value if rows else None, thresholds.large_table_rows, thresholds.very_large_table_rows),
         rows=rows, pass_through=pass_through, auto_gc=auto_gc, rps=_traffic(deployment),
         jobs=_api_jobs(deployment), api_gc_rps=thresholds.api_gc_rps, unknown_settings=unknown,
         unfollowed=_unfollowed(deployment))

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..model import Outcome, Result, Severity
-from ..reports.common import HostRun, Scrubber, iso_utc, section_rank
+from ..catalogue import section_rank
+from ..reports.common import HostRun, Scrubber, iso_utc
 from .baseline import is_marked
 
 KNOWN_NOTE = "already failing in the baseline"

@@ -25,8 +25,6 @@ from ..model import Outcome, Result, Severity
 MASK = "***"
 FAILING = (Outcome.FAIL, Outcome.ERROR)
 FAILING_NAMES = frozenset(str(o) for o in FAILING)
-# Catalogue order (SPEC §3); sections not listed follow, alphabetically.
-SECTION_ORDER = ("env", "volumes", "gc", "logs", "cron")
 SEVERITIES_DESC = tuple(sorted(Severity, reverse=True))
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -68,12 +66,6 @@ def severity_rank(name: str) -> int:
         return int(Severity.parse(name))
     except (ValueError, AttributeError):
         return -1
-
-
-def section_rank(section: str) -> tuple[int, str]:
-    if section in SECTION_ORDER:
-        return (SECTION_ORDER.index(section), section)
-    return (len(SECTION_ORDER), section)
 
 
 def is_failing(result: Result) -> bool:

@@ -11,10 +11,10 @@ import json
 from collections import defaultdict
 from typing import Any
 
-
+from ..catalogue import section_rank
 from ..model import Outcome, Result, summarize
-from .common import (SEVERITIES_DESC, HostRun, as_utc, is_failing, iso_utc, run_status,
-                     score_text, score_value, section_rank)
+from .common import (SEVERITIES_DESC, HostRun, as_utc, is_failing, iso_utc, run_status, score_text,
+                     score_value)
 from .history import Changes
 from .jinja import environment
 

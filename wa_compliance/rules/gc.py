@@ -1,4 +1,4 @@
-"""R-GC decisions: one pure function from the facts to the verdict of GC-002 … GC-006.
+"""R-GC decisions: one pure function per check, from the facts (facts/gc.py) to GC-002 … GC-006.
 
 Source ("Gestion des données", garbage collection): a messages table above 2,000,000 rows is a
 large database. Automatic garbage collection (`db_garbagecollector_enable`) keeps the database
@@ -11,68 +11,17 @@ one call may not be enough. API-driven GC is best avoided otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass
 
-
-class SizeClass(str, Enum):
-    NORMAL = "normal"
-    LARGE = "large"
-    VERY_LARGE = "very large"
-    UNKNOWN = "unknown"
-
-
-class Verdict(str, Enum):
-    PASS = "pass"
-    FAIL = "fail"
-    SKIP = "skip"
-
-
-@dataclass(frozen=True)
-class Known:
-    """A value and where it came from ("GET /v1/settings/application", "declared in the profile"...)."""
-
-    value: object
-    source: str
-
-
-@dataclass(frozen=True)
-class ApiJob:
-    where: str               # file:line of the cron entry
-    daily: bool
-    off_peak: bool
-    description: str         # "at 03:00 every day"
-
-
-@dataclass(frozen=True)
-class GcFacts:
-    size: SizeClass
-    rows: Known | None
-    pass_through: Known | None
-    auto_gc: Known | None
-    rps: Known | None
-    jobs: tuple[ApiJob, ...]
-    api_gc_rps: float = 120
-    # why each unknown setting is unknown ("pass_through" / "automatic GC" -> reason)
-    unknown_settings: Mapping[str, str] = field(default_factory=dict)
-    # scripts cron entries run that could not be followed ("/etc/cron.d/x:3 runs /y.sh, which does not exist")
-    unfollowed: tuple[str, ...] = ()
+from ..facts.gc import GcFacts, Known, SizeClass
+from ..model import Outcome
 
 
 @dataclass(frozen=True)
 class Decision:
-    verdict: Verdict
+    verdict: Outcome                # pass, fail or skip
     message: str
     severity: str | None = None     # overrides the check's own (GC-003: high only for large tables)
-
-
-def size_class(rows: int | None, large: int, very_large: int) -> SizeClass:
-    if rows is None:
-        return SizeClass.UNKNOWN
-    if rows > very_large:
-        return SizeClass.VERY_LARGE
-    return SizeClass.LARGE if rows > large else SizeClass.NORMAL
 
 
 def high_traffic(facts: GcFacts) -> bool | None:
@@ -97,7 +46,7 @@ def settings_known(facts: GcFacts) -> Decision:
     known = {"pass_through": facts.pass_through, "automatic GC": facts.auto_gc}
     missing = [name for name, value in known.items() if value is None]
     if not missing:
-        return Decision(Verdict.PASS, f"{_setting('pass_through', facts.pass_through)}; "
+        return Decision(Outcome.PASS, f"{_setting('pass_through', facts.pass_through)}; "
                                       f"{_setting('automatic GC', facts.auto_gc)}")
     why = {name: facts.unknown_settings.get(name, "the API could not be read") for name in missing}
     if len(missing) == 2 and len(set(why.values())) == 1:
@@ -106,7 +55,7 @@ def settings_known(facts: GcFacts) -> Decision:
         message = "; ".join(f"{name} unknown: {why[name]}, and the profile does not declare {SETTING_KEYS[name]}"
                             for name in missing)
         message += "".join(f"; {_setting(name, value)}" for name, value in known.items() if value is not None)
-    return Decision(Verdict.FAIL, message)
+    return Decision(Outcome.FAIL, message)
 
 
 def automatic_gc_enabled(facts: GcFacts) -> Decision:
@@ -117,17 +66,17 @@ def automatic_gc_enabled(facts: GcFacts) -> Decision:
     not known to be large, low when pass_through is on (the client discards messages itself).
     An unknown pass_through is taken as off, the riskier case, and said."""
     if high_traffic(facts):
-        return Decision(Verdict.SKIP, f"traffic is above {facts.api_gc_rps:g} rps ({_traffic(facts)}): "
+        return Decision(Outcome.SKIP, f"traffic is above {facts.api_gc_rps:g} rps ({_traffic(facts)}): "
                                       "garbage collection goes through the API (GC-004)")
     if facts.auto_gc is None:
-        return Decision(Verdict.SKIP, "automatic GC unknown (see GC-002)")
+        return Decision(Outcome.SKIP, "automatic GC unknown (see GC-002)")
     assumed = "" if facts.rps is not None else f"; traffic unknown, assumed ≤ {facts.api_gc_rps:g} rps"
     shown = [_setting("automatic GC", facts.auto_gc)]
     if facts.pass_through is not None:
         shown.insert(0, _setting("pass_through", facts.pass_through))
     evidence = ", ".join(shown) + assumed
     if facts.auto_gc.value:
-        return Decision(Verdict.PASS, evidence)
+        return Decision(Outcome.PASS, evidence)
     large = facts.size in (SizeClass.LARGE, SizeClass.VERY_LARGE)
     table = (f"the messages table is {facts.size.value} ({facts.rows.value:,} rows, {facts.rows.source})"
              if facts.rows is not None else "the messages table's size is unknown (see GC-001)")
@@ -139,7 +88,7 @@ def automatic_gc_enabled(facts: GcFacts) -> Decision:
             why, severity = f"{off} and {table}: messages accumulate and nothing collects them", "high"
         else:
             why, severity = f"{off}: messages accumulate and nothing collects them; {table}", "medium"
-    return Decision(Verdict.FAIL, f"{evidence}: automatic GC must be enabled at ≤ {facts.api_gc_rps:g} rps; {why}",
+    return Decision(Outcome.FAIL, f"{evidence}: automatic GC must be enabled at ≤ {facts.api_gc_rps:g} rps; {why}",
                     severity=severity)
 
 
@@ -147,52 +96,45 @@ def api_gc_scheduled(facts: GcFacts) -> Decision:
     """GC-004: above 120 rps, a host job calls PUT /v1/services/message/gc daily, off-peak."""
     busy = high_traffic(facts)
     if busy is None:
-        return Decision(Verdict.SKIP, "traffic unknown: set traffic.peak_rps in the profile, or let the audit read "
+        return Decision(Outcome.SKIP, "traffic unknown: set traffic.peak_rps in the profile, or let the audit read "
                                       "the API's /metrics")
     if not busy:
-        return Decision(Verdict.SKIP, f"traffic {_traffic(facts)} is at most {facts.api_gc_rps:g} rps: "
+        return Decision(Outcome.SKIP, f"traffic {_traffic(facts)} is at most {facts.api_gc_rps:g} rps: "
                                       "automatic GC applies (GC-003)")
     good = [job for job in facts.jobs if job.daily and job.off_peak]
     if good:
-        return Decision(Verdict.PASS, f"{_traffic(facts)}; {good[0].where} calls the GC endpoint {good[0].description}")
+        return Decision(Outcome.PASS, f"{_traffic(facts)}; {good[0].where} calls the GC endpoint {good[0].description}")
     if not facts.jobs:
         unfollowed = f" (not followed: {'; '.join(facts.unfollowed)})" if facts.unfollowed else ""
-        return Decision(Verdict.FAIL, f"{_traffic(facts)} is above {facts.api_gc_rps:g} rps and no host cron job calls "
+        return Decision(Outcome.FAIL, f"{_traffic(facts)} is above {facts.api_gc_rps:g} rps and no host cron job calls "
                                       f"PUT /v1/services/message/gc{unfollowed}")
     shown = "; ".join(f"{job.where} runs {job.description}"
                       f"{'' if job.daily else ', not daily'}{'' if job.off_peak else ', outside the off-peak window'}"
                       for job in facts.jobs)
-    return Decision(Verdict.FAIL, f"{_traffic(facts)}: the GC job must run at least every 24 h off-peak: {shown}")
+    return Decision(Outcome.FAIL, f"{_traffic(facts)}: the GC job must run at least every 24 h off-peak: {shown}")
 
 
 def api_gc_discouraged(facts: GcFacts) -> Decision:
     """GC-005: at ≤ 120 rps, API-driven GC is scheduled although automatic GC would do."""
     busy = high_traffic(facts)
     if busy is None:
-        return Decision(Verdict.SKIP, "traffic unknown (see GC-004)")
+        return Decision(Outcome.SKIP, "traffic unknown (see GC-004)")
     if busy:
-        return Decision(Verdict.SKIP, f"traffic {_traffic(facts)} is above {facts.api_gc_rps:g} rps: API GC is the rule")
+        return Decision(Outcome.SKIP, f"traffic {_traffic(facts)} is above {facts.api_gc_rps:g} rps: API GC is the rule")
     if facts.jobs:
         where = ", ".join(job.where for job in facts.jobs)
-        return Decision(Verdict.FAIL, f"traffic {_traffic(facts)} is at most {facts.api_gc_rps:g} rps, yet {where} "
+        return Decision(Outcome.FAIL, f"traffic {_traffic(facts)} is at most {facts.api_gc_rps:g} rps, yet {where} "
                                       "calls PUT /v1/services/message/gc: this ties cleanup to the integration; "
                                       "prefer automatic GC")
-    return Decision(Verdict.PASS, f"no API GC job, traffic {_traffic(facts)}")
+    return Decision(Outcome.PASS, f"no API GC job, traffic {_traffic(facts)}")
 
 
 def very_large_note(facts: GcFacts, very_large: int) -> Decision:
     """GC-006 (info): above 10 M rows one GC call may not be enough."""
     if facts.size is not SizeClass.VERY_LARGE:
-        return Decision(Verdict.SKIP, f"the messages table is {facts.size.value}, not above {very_large:,} rows")
+        return Decision(Outcome.SKIP, f"the messages table is {facts.size.value}, not above {very_large:,} rows")
     note = (f"the messages table has {facts.rows.value:,} rows ({facts.rows.source}), above {very_large:,}: "
             "one garbage-collection pass may not be enough")
     if facts.jobs or high_traffic(facts):
         note += "; the API GC job must repeat until its callbacks report no error"
-    return Decision(Verdict.PASS, note)
-
-
-def decide(facts: GcFacts, very_large: int) -> dict[str, Decision]:
-    """Every GC decision at once: the table the unit tests enumerate."""
-    return {"GC-002": settings_known(facts), "GC-003": automatic_gc_enabled(facts),
-            "GC-004": api_gc_scheduled(facts), "GC-005": api_gc_discouraged(facts),
-            "GC-006": very_large_note(facts, very_large)}
+    return Decision(Outcome.PASS, note)
