@@ -34,7 +34,7 @@ def _label(job) -> str:
 
 @check("CRON-001", "a cron daemon runs on the host", "high",
        remediation="Start the host's cron daemon and enable it at boot (Debian: systemctl enable --now cron; "
-                   "RHEL: systemctl enable --now crond).")
+                   "RHEL: systemctl enable --now crond).", reads=("host_cron",))
 def test_cron_001_daemon_running(deployment, verdict):
     """R-CRON: the cleanup job runs from a cron job on the host: something must run cron jobs."""
     daemons = deployment.host_cron.daemons
@@ -51,7 +51,7 @@ def test_cron_001_daemon_running(deployment, verdict):
 @check("CRON-002", "host cron runs docker exec <container> /opt/whatsapp/bin/cleanup.sh for every Webapp, Coreapp "
                    "and Master container, and names no stale container", "high",
        remediation="Add one cron line running docker exec <name> /opt/whatsapp/bin/cleanup.sh for every container, "
-                   "by name (IDs change at every upgrade).")
+                   "by name (IDs change at every upgrade).", reads=("host_cron", "destroyed_containers"))
 def test_cron_002_every_container_cleaned(deployment, verdict):
     """R-CRON: run cleanup.sh on all Webapp, Coreapp and Master containers from host cron."""
     containers = containers_to_check(deployment, verdict)
@@ -98,7 +98,8 @@ def _judged_jobs(deployment, verdict):
 
 
 @check("CRON-003", "each cleanup entry runs at least once every 24 hours", "medium",
-       remediation="Schedule the cleanup entry daily, e.g. '30 3 * * *' (minute hour, every day).")
+       remediation="Schedule the cleanup entry daily, e.g. '30 3 * * *' (minute hour, every day).",
+       reads=("host_cron", "engine_containers"))
 def test_cron_003_daily(deployment, verdict):
     """R-CRON: run the cleanup script periodically — daily."""
     for job, schedule in _judged_jobs(deployment, verdict):
@@ -116,7 +117,8 @@ def _days(gap) -> str:
 
 
 @check("CRON-004", "each cleanup entry runs inside the off-peak window", "low",
-       remediation="Move the cleanup entry's minute and hour into the off-peak window (profile schedule.off_peak).")
+       remediation="Move the cleanup entry's minute and hour into the off-peak window (profile schedule.off_peak).",
+       reads=("host_cron", "engine_containers"))
 def test_cron_004_off_peak(deployment, verdict):
     """R-CRON: the cleanup job runs during off-peak hours (profile schedule.off_peak, default 00:00-06:00)."""
     window = _window(deployment)
@@ -132,7 +134,7 @@ def test_cron_004_off_peak(deployment, verdict):
 
 @check("CRON-005", "/opt/whatsapp/bin/cleanup.sh exists and is executable in every container it must run in", "high",
        remediation="Recreate the container from Meta's image (docker-compose up -d --force-recreate): the image ships "
-                   "/opt/whatsapp/bin/cleanup.sh, mode 755.")
+                   "/opt/whatsapp/bin/cleanup.sh, mode 755.", reads=("inside_snapshots",))
 def test_cron_005_cleanup_script_present(deployment, verdict):
     """R-CRON: the cron job runs /opt/whatsapp/bin/cleanup.sh inside each container."""
     for container, snapshot in snapshots(deployment, verdict):

@@ -8,15 +8,16 @@ WA_DB_CONNECTION_IDLE_TIMEOUT in milliseconds, MySQL only).
 
 
 from wa_compliance.check import check
-from wa_compliance.errors import EnvFileError, FactUnavailable
-from wa_compliance.envfile import parse_env_file
+from wa_compliance.errors import FactUnavailable
+from wa_compliance.facts.host_files import DbEnvUnparsable
 from wa_compliance.rules import env as rules
 from wa_compliance.subjects import containers_to_check
 from wa_compliance.transport.database import CredentialsRejected, TlsFailed
 
 @check("ENV-001", "db.env exists, is readable and parses", "high",
        remediation="Create db.env at the profile's deployment.db_env path with one KEY=value per line "
-                   "(see Meta's installation/db.env), readable by the auditing user, each key once.")
+                   "(see Meta's installation/db.env), readable by the auditing user, each key once.",
+       reads=("db_env",))
 def test_env_001_db_env_parses(deployment, verdict):
     """R-ENV: the client reads its database settings from db.env, as Docker Compose parses it."""
     snapshot = deployment.db_env_file
@@ -28,15 +29,15 @@ def test_env_001_db_env_parses(deployment, verdict):
     if not snapshot.readable:
         return verdict.failed(snapshot.path, f"db.env at {where} is not readable by {snapshot.owner or 'the auditing user'}")
     try:
-        env = parse_env_file(snapshot.content, snapshot.path)
-    except EnvFileError as exc:
-        return verdict.failed(snapshot.path, str(exc), line=exc.line)
+        env = deployment.db_env
+    except DbEnvUnparsable as exc:
+        return verdict.failed(snapshot.path, str(exc.error), line=exc.error.line)
     verdict.passed(snapshot.path, f"parsed, {len(env.entries)} variables", keys=list(env.values))
 
 
 @check("ENV-002", "the five required WA_DB_* variables are set and non-empty", "critical",
        remediation="Set WA_DB_ENGINE, WA_DB_HOSTNAME, WA_DB_PORT, WA_DB_USERNAME and WA_DB_PASSWORD in db.env, "
-                   "then recreate the containers (docker-compose up -d).")
+                   "then recreate the containers (docker-compose up -d).", reads=("db_env",))
 def test_env_002_required_variables(deployment, verdict):
     """R-ENV: without these five the client cannot reach its database."""
     env = deployment.db_env
@@ -46,7 +47,8 @@ def test_env_002_required_variables(deployment, verdict):
 
 
 @check("ENV-003", "WA_DB_ENGINE is MYSQL or PGSQL", "high",
-       remediation="Set WA_DB_ENGINE=MYSQL or WA_DB_ENGINE=PGSQL in db.env (the spellings of Meta's published files).")
+       remediation="Set WA_DB_ENGINE=MYSQL or WA_DB_ENGINE=PGSQL in db.env (the spellings of Meta's published files).",
+       reads=("db_env",))
 def test_env_003_engine(deployment, verdict):
     """R-ENV: the client supports MySQL or PostgreSQL, named MYSQL / PGSQL in db.env."""
     env = deployment.db_env
@@ -55,7 +57,8 @@ def test_env_003_engine(deployment, verdict):
 
 
 @check("ENV-004", "WA_DB_PORT is an integer 1-65535", "high",
-       remediation="Set WA_DB_PORT in db.env to the database server's TCP port (3306 for MySQL, 5432 for PostgreSQL by default).")
+       remediation="Set WA_DB_PORT in db.env to the database server's TCP port (3306 for MySQL, 5432 for PostgreSQL by default).",
+       reads=("db_env",))
 def test_env_004_port(deployment, verdict):
     """R-ENV: WA_DB_PORT is the TCP port of the database server."""
     env = deployment.db_env
@@ -65,7 +68,7 @@ def test_env_004_port(deployment, verdict):
 
 @check("ENV-005", "WA_DB_CONNECTION_IDLE_TIMEOUT, if set, is MySQL-only positive milliseconds", "medium",
        remediation="With MySQL, set WA_DB_CONNECTION_IDLE_TIMEOUT in milliseconds (Meta's sample: 180000); "
-                   "with PostgreSQL remove it, it has no effect.")
+                   "with PostgreSQL remove it, it has no effect.", reads=("db_env",))
 def test_env_005_idle_timeout(deployment, verdict):
     """R-ENV: the idle timeout is in milliseconds and only supported by MySQL."""
     env = deployment.db_env
@@ -78,13 +81,13 @@ def test_env_005_idle_timeout(deployment, verdict):
 
 @check("ENV-006", "WA_DB_NAME_PREFIX is a valid identifier prefix, distinct per shared database server", "medium",
        remediation="Set WA_DB_NAME_PREFIX to a short name of letters, digits and _ (e.g. prod1_), "
-                   "different for every deployment that uses the same database server.")
+                   "different for every deployment that uses the same database server.", reads=("db_env",))
 def test_env_006_name_prefix(deployment, fleet, verdict):
     """R-ENV: the prefix lets several deployments share one database host, so it must be unique there."""
     env = deployment.db_env
     prefix = env.values.get("WA_DB_NAME_PREFIX") or ""
     problems = rules.prefix_problems(prefix, env.values.get("WA_DB_ENGINE")) if prefix else []
-    sharing = _hosts_sharing_prefix(deployment, fleet, prefix)
+    sharing = rules.sharing_namespace(deployment.name, _namespaces(fleet))
     if sharing:
         shown = repr(prefix) if prefix else "no prefix"
         problems.append(f"{', '.join(sharing)} use{'s' if len(sharing) == 1 else ''} the same database server with {shown}: their databases collide")
@@ -92,26 +95,20 @@ def test_env_006_name_prefix(deployment, fleet, verdict):
                   prefix=prefix, sharing_server_and_prefix=sharing)
 
 
-def _hosts_sharing_prefix(deployment, fleet, prefix) -> list[str]:
-    try:
-        server = deployment.db_server_key
-    except FactUnavailable:
-        return []
-    sharing = []
+def _namespaces(fleet) -> dict:
+    """Each audited deployment's (database server, prefix), where it could be read."""
+    found = {}
     for other in fleet:
-        if other.name == deployment.name:
-            continue
         try:
-            same = other.db_server_key == server and (other.db_env.values.get("WA_DB_NAME_PREFIX") or "") == prefix
+            found[other.name] = other.database_namespace
         except FactUnavailable:
-            continue
-        if same:
-            sharing.append(other.name)
-    return sharing
+            pass
+    return found
 
 
 @check("ENV-007", "no unknown WA_DB_* variable", "low",
-       remediation="Rename or remove the unknown WA_DB_* variables in db.env; the client ignores them.")
+       remediation="Rename or remove the unknown WA_DB_* variables in db.env; the client ignores them.",
+       reads=("db_env",))
 def test_env_007_unknown_variables(deployment, verdict):
     """R-ENV: a misspelt variable (WA_DB_HOST) is silently ignored and its setting lost."""
     env = deployment.db_env
@@ -123,7 +120,8 @@ def test_env_007_unknown_variables(deployment, verdict):
 
 @check("ENV-008", "containers run with the WA_DB_* values of db.env", "high",
        remediation="Recreate the containers so they read the current db.env: "
-                   "docker-compose up -d --force-recreate (in the deployment's folder).")
+                   "docker-compose up -d --force-recreate (in the deployment's folder).",
+       reads=("db_env", "containers"))
 def test_env_008_containers_match_db_env(deployment, verdict):
     """R-ENV: Coreapp and Webapp read db.env when created; an edited file needs new containers."""
     file_values = deployment.db_env.values
@@ -134,7 +132,8 @@ def test_env_008_containers_match_db_env(deployment, verdict):
 
 @check("ENV-009", "the database server accepts db.env's credentials", "critical", upgrade=True,
        remediation="Make WA_DB_USERNAME/WA_DB_PASSWORD in db.env match an account on the database server "
-                   "(or set the profile's database.host/port to where the auditor reaches it).")
+                   "(or set the profile's database.host/port to where the auditor reaches it).",
+       reads=("database_server",))
 def test_env_009_database_login(deployment, verdict):
     """R-ENV: Coreapp and Webapp connect with these settings; the audit logs in the same way, read-only."""
     login = deployment.db_login
@@ -159,7 +158,7 @@ def test_env_009_database_login(deployment, verdict):
 
 @check("ENV-010", "db.env is private and its password is not a sample", "high",
        remediation="chmod 600 db.env (owner root), and set WA_DB_PASSWORD to a unique secret of 12+ characters "
-                   "on the server and in db.env, then recreate the containers.")
+                   "on the server and in db.env, then recreate the containers.", reads=("db_env",))
 def test_env_010_secret_hygiene(deployment, verdict):
     """R-ENV: db.env holds the database password: it must not be readable by others or guessable."""
     snapshot = deployment.db_env_file
@@ -174,7 +173,7 @@ def test_env_010_secret_hygiene(deployment, verdict):
 
 @check("ENV-011", "the database user is not a superuser (root)", "low",
        remediation="Create a dedicated database user for the client with rights on its own databases only, "
-                   "and set it as WA_DB_USERNAME.")
+                   "and set it as WA_DB_USERNAME.", reads=("db_env",))
 def test_env_011_not_root(deployment, verdict):
     """Least privilege: Meta's sample db.env logs in as root; production should not."""
     env = deployment.db_env

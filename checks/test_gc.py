@@ -19,6 +19,8 @@ from wa_compliance.facts.gc import size_class
 from wa_compliance.model import Outcome
 from wa_compliance.rules import gc as rules
 
+# what GC-002..006 decide on (gc_facts): the counter's first reading first, its window is the audit
+GC_READS = ("first_counter_reading", "application_settings", "messages_table", "host_cron")
 ENABLE_AUTOMATIC_GC = ('PATCH /v1/settings/application with {"db_garbagecollector_enable": true} '
                        '(newer clients: {"garbagecollector_enable": {"messages": true}})')
 
@@ -37,7 +39,8 @@ def _record(verdict, subject, decision, remediation=None):
 
 
 @check("GC-001", "size of the messages table, classified normal / large (> 2 M) / very large (> 10 M)", "info",
-       remediation="Nothing to fix: this classifies the database for the GC checks.", upgrade=True)
+       remediation="Nothing to fix: this classifies the database for the GC checks.", upgrade=True,
+       reads=("messages_table",))
 def test_gc_001_messages_table_size(deployment, verdict):
     """R-GC: a messages table above 2,000,000 rows is a large database (statistics, never a scan)."""
     table = deployment.messages_table
@@ -49,14 +52,14 @@ def test_gc_001_messages_table_size(deployment, verdict):
 
 @check("GC-002", "pass_through and automatic GC are known (from the API, else declared in the profile)", "medium",
        remediation="Give the audit API access (api.url and credentials), or declare settings.pass_through and "
-                   "settings.db_garbagecollector_enable in the profile.", upgrade=True)
+                   "settings.db_garbagecollector_enable in the profile.", upgrade=True, reads=GC_READS)
 def test_gc_002_settings_known(deployment, verdict):
     """R-GC: the GC rule depends on pass_through and db_garbagecollector_enable."""
     _record(verdict, deployment.name, rules.settings_known(deployment.gc_facts))
 
 
 @check("GC-003", "at ≤ 120 rps, automatic GC is enabled", "high",
-       remediation=f"Enable automatic GC: {ENABLE_AUTOMATIC_GC}.", upgrade=True)
+       remediation=f"Enable automatic GC: {ENABLE_AUTOMATIC_GC}.", upgrade=True, reads=GC_READS)
 def test_gc_003_automatic_gc_enabled(deployment, verdict):
     """R-GC: automatic GC keeps the database stable; the upgrade to v2.29.1+ enables it for businesses that had
     pass_through on, and the document recommends enabling it after the upgrade. Off: high when pass_through is off
@@ -67,21 +70,22 @@ def test_gc_003_automatic_gc_enabled(deployment, verdict):
 @check("GC-004", "above 120 rps, a host job calls PUT /v1/services/message/gc daily, off-peak", "high",
        remediation="Schedule the API GC from host cron, daily off-peak, after marking messages as read, e.g.:\n"
                    "0 3 * * * root curl -s -X PUT -H \"Authorization: Bearer $(cat /etc/whatsapp/token)\" "
-                   "https://WEBAPP:443/v1/services/message/gc", upgrade=True)
+                   "https://WEBAPP:443/v1/services/message/gc", upgrade=True, reads=GC_READS)
 def test_gc_004_api_gc_scheduled(deployment, verdict):
     """R-GC: above 120 requests/second, GC through the API once every 24 h in an off-peak window."""
     _record(verdict, deployment.name, rules.api_gc_scheduled(deployment.gc_facts))
 
 
 @check("GC-005", "at ≤ 120 rps, no API-driven GC is scheduled (discouraged)", "low",
-       remediation="Remove the cron job calling PUT /v1/services/message/gc and rely on automatic GC (GC-003).")
+       remediation="Remove the cron job calling PUT /v1/services/message/gc and rely on automatic GC (GC-003).",
+       reads=GC_READS)
 def test_gc_005_api_gc_discouraged(deployment, verdict):
     """R-GC: API-driven GC ties cleanup to the integration and is best avoided below 120 rps."""
     _record(verdict, deployment.name, rules.api_gc_discouraged(deployment.gc_facts))
 
 
 @check("GC-006", "very large table: one GC call may not be enough", "info",
-       remediation="Repeat the GC call until its callbacks report no error.", upgrade=True)
+       remediation="Repeat the GC call until its callbacks report no error.", upgrade=True, reads=GC_READS)
 def test_gc_006_very_large_table(deployment, verdict):
     """R-GC: above 10,000,000 rows the GC API request may have to run several times."""
     _record(verdict, deployment.name, rules.very_large_note(deployment.gc_facts, _thresholds(deployment).very_large_table_rows))

@@ -12,6 +12,7 @@ Everything is read inside each running container in one `docker exec` (facts/ins
 import posixpath
 
 from wa_compliance.check import check
+from wa_compliance.facts.inside import live_logs
 from wa_compliance.rules import logs as rules
 from wa_compliance.subjects import snapshots
 
@@ -30,31 +31,22 @@ def _stanza(deployment) -> str:
     return WEBAPP_STANZA.format(log_dir=deployment.profile.deployment.log_dir)
 
 
-def _webapp_config(deployment, snapshot):
-    """(the rotation configuration found, the logs it must cover)."""
-    log_dir = deployment.profile.deployment.log_dir
-    logs = rules.webapp_log_paths(log_dir, [entry.name for entry in rules.live_logs(snapshot.log_dir.entries)])
-    if snapshot.logrotate.binary is None:
-        return rules.RotationConfig(None, "logrotate is not installed in the container (the Webapp rotates its logs "
-                                          "with it)"), logs
-    return rules.rotation_config(snapshot.logrotate, logs), logs
-
-
 @check("LOG-001", "every Webapp container's logrotate configuration covers its web, access and error logs, and is valid",
        "high", remediation="Give the Webapp a logrotate block for its web, access and error logs in /etc/logrotate.d/ "
-                           "(see LOG-002 for its content) and check it with: logrotate -d /etc/logrotate.conf")
+                           "(see LOG-002 for its content) and check it with: logrotate -d /etc/logrotate.conf",
+       reads=("inside_snapshots",))
 def test_log_001_logrotate_covers_webapp_logs(deployment, verdict):
     """R-LOG: Webapp rotates its web, access and error logs with logrotate."""
     for container, snapshot in snapshots(deployment, verdict, roles=("webapp",)):
-        found, logs = _webapp_config(deployment, snapshot)
-        config = found.config
+        rotation = deployment.webapp_rotation(container)
+        found, config = rotation.found, rotation.found.config
         if config is None:
             fix = (f"Create /etc/logrotate.d/whatsapp in {container.name} (baked into your image or mounted) with:\n"
                    if not found.exists else f"Make {container.name}'s logrotate configuration readable and valid, with "
                                             "a block such as:\n")
             verdict.failed(container.name, found.found, remediation=fix + _stanza(deployment))
             continue
-        covered, uncovered = rules.coverage(config, logs)
+        covered, uncovered = rotation.covered, rotation.uncovered
         problems = []
         if uncovered:
             problems.append(f"no logrotate block covers {', '.join(posixpath.basename(p) for p in uncovered)} "
@@ -74,18 +66,18 @@ def test_log_001_logrotate_covers_webapp_logs(deployment, verdict):
 
 @check("LOG-002", "the Webapp's rotation keeps 30 files, rotates only above 20 MB, compresses, archives to "
                   "/var/log/whatsapp/archive", "medium",
-       remediation="In the Webapp's logrotate block set: rotate 30, size 20M, compress, olddir /var/log/whatsapp/archive.")
+       remediation="In the Webapp's logrotate block set: rotate 30, size 20M, compress, olddir /var/log/whatsapp/archive.",
+       reads=("inside_snapshots",))
 def test_log_002_rotation_policy(deployment, verdict):
     """R-LOG: keeps the last 30 files, rotates only above 20 MB, compresses, archives in /var/log/whatsapp/archive."""
     log_dir = deployment.profile.deployment.log_dir
     expected = rules.Expected(archive=posixpath.join(log_dir, "archive"))
-    for container, snapshot in snapshots(deployment, verdict, roles=("webapp",)):
-        found, logs = _webapp_config(deployment, snapshot)
-        config = found.config
-        if config is None:
-            verdict.skipped(container.name, f"{found.found} (see LOG-001)")
+    for container, _ in snapshots(deployment, verdict, roles=("webapp",)):
+        rotation = deployment.webapp_rotation(container)
+        if rotation.found.config is None:
+            verdict.skipped(container.name, f"{rotation.found.found} (see LOG-001)")
             continue
-        covered, _ = rules.coverage(config, logs)
+        covered = rotation.covered
         if not covered:
             verdict.skipped(container.name, "no logrotate block covers the web, access and error logs (see LOG-001)")
             continue
@@ -108,7 +100,7 @@ def _by_block(covered: dict) -> dict:
 
 @check("LOG-003", "/var/log/whatsapp/archive exists and is writable in every Webapp, Coreapp and Master container",
        "medium", remediation="Create it in the container's image or volume: mkdir -p /var/log/whatsapp/archive, "
-                             "owned by the user the client runs as.")
+                             "owned by the user the client runs as.", reads=("inside_snapshots",))
 def test_log_003_archive_folder(deployment, verdict):
     """R-LOG: both Webapp and Coreapp archive rotated logs in /var/log/whatsapp/archive."""
     archive = posixpath.join(deployment.profile.deployment.log_dir, "archive")
@@ -126,7 +118,7 @@ def test_log_003_archive_folder(deployment, verdict):
 
 @check("LOG-004", "no live log is far above its rotation threshold (Webapp 20 MB, Coreapp 15 MB)", "medium",
        remediation="Find why rotation stopped (logrotate not run, the Coreapp's internal rotation failing, a full "
-                   "archive folder), then run the rotation once by hand.")
+                   "archive folder), then run the rotation once by hand.", reads=("inside_snapshots",))
 def test_log_004_live_logs_rotated(deployment, verdict):
     """R-LOG: Webapp rotates above 20 MB, Coreapp above 15 MB; a live log well beyond that means rotation is not happening."""
     tolerance = deployment.profile.thresholds.log_tolerance
@@ -136,7 +128,7 @@ def test_log_004_live_logs_rotated(deployment, verdict):
             verdict.error(container.name, f"the log folder {log_dir} does not exist in the container (deployment.log_dir)")
             continue
         threshold = rules.WEBAPP_THRESHOLD if container.role == "webapp" else rules.COREAPP_THRESHOLD
-        logs = rules.live_logs(snapshot.log_dir.entries)
+        logs = live_logs(snapshot.log_dir.entries)
         verdict.judge(container.name, rules.oversized(snapshot.log_dir.entries, threshold, tolerance),
                       passed=f"{len(logs)} live log(s), none above {rules.human(threshold * tolerance)}",
                       sizes={e.name: e.size for e in logs})
@@ -144,7 +136,7 @@ def test_log_004_live_logs_rotated(deployment, verdict):
 
 @check("LOG-005", "archived logs are compressed and at most 30 are kept per log", "low",
        remediation="Run the cleanup job (docker exec <container> /opt/whatsapp/bin/cleanup.sh, see CRON-002) and "
-                   "make sure rotation compresses (LOG-002).")
+                   "make sure rotation compresses (LOG-002).", reads=("inside_snapshots",))
 def test_log_005_archive_contents(deployment, verdict):
     """R-LOG: rotated files are compressed and the last 30 kept; Coreapp never deletes old ones itself."""
     archive = posixpath.join(deployment.profile.deployment.log_dir, "archive")

@@ -20,7 +20,7 @@ def _service(container) -> str:
 
 @check("VOL-001", "every Webapp and Coreapp container mounts the media volume", "critical",
        remediation="Add '- whatsappMedia:/usr/local/wamedia' under the service's volumes in docker-compose.yml "
-                   "(as in Meta's files) and recreate the container.")
+                   "(as in Meta's files) and recreate the container.", reads=("media_mounts",))
 def test_vol_001_media_mounted(deployment, verdict):
     """R-VOL: the media volume is mounted in the containers at /usr/local/wamedia/."""
     media_path = deployment.profile.deployment.media_path
@@ -35,7 +35,8 @@ def test_vol_001_media_mounted(deployment, verdict):
 
 
 @check("VOL-002", "the media mount is read-write", "critical",
-       remediation="Remove ':ro' (or read_only: true) from the media volume entry and recreate the container.")
+       remediation="Remove ':ro' (or read_only: true) from the media volume entry and recreate the container.",
+       reads=("media_mounts",))
 def test_vol_002_media_read_write(deployment, verdict):
     """R-VOL: every Webapp and Coreapp container must have read/write access to the media volume."""
     media_path = deployment.profile.deployment.media_path
@@ -53,7 +54,8 @@ def test_vol_002_media_read_write(deployment, verdict):
 
 @check("VOL-003", "every container mounts the same media storage", "critical",
        remediation="Mount the same named volume, bind path or network export at /usr/local/wamedia in every "
-                   "Webapp, Coreapp and Master container, and recreate the odd ones.")
+                   "Webapp, Coreapp and Master container, and recreate the odd ones.",
+       reads=("media_mounts", "volume_options"))
 def test_vol_003_media_shared(deployment, verdict):
     """R-VOL: one media volume, shared: media stored by one container must be found by the others."""
     media_path = deployment.profile.deployment.media_path
@@ -75,7 +77,8 @@ def test_vol_003_media_shared(deployment, verdict):
 
 @check("VOL-004", "a file written by each container is read back identical by every other one", "high",
        remediation="Give every container read/write access to the same media storage (see VOL-001..003); "
-                   "on network storage, check its permissions and that every host mounts the same export.")
+                   "on network storage, check its permissions and that every host mounts the same export.",
+       reads=("media_probe",))
 def test_vol_004_live_round_trip(deployment, verdict):
     """R-VOL: verified live, not only as configured: the containers really share the media files."""
     running = containers_to_check(deployment, verdict, running=True)
@@ -104,7 +107,8 @@ def test_vol_004_live_round_trip(deployment, verdict):
 
 @check("VOL-005", "the compose file declares the media volume, read-write, on every WhatsApp service", "medium",
        remediation="In docker-compose.yml, give every waweb/wacore/master service the entry "
-                   "'- whatsappMedia:/usr/local/wamedia' (no ':ro'), as Meta's files do.")
+                   "'- whatsappMedia:/usr/local/wamedia' (no ':ro'), as Meta's files do.",
+       reads=("compose_file", "media_mounts"))
 def test_vol_005_compose_declares_media(deployment, verdict):
     """R-VOL: "to view or change the volume's path, edit docker-compose.yml" — the file must stay right too."""
     path = deployment.profile.deployment.compose_file

@@ -1,5 +1,5 @@
 """The wa-compliance test lab: stand-in WhatsApp Business API deployments on the local Docker
-engine, with real MariaDB/PostgreSQL databases, and switchable misconfigurations (SPEC §8).
+engine, with real MariaDB/PostgreSQL databases, and switchable misconfigurations (lab/README.md).
 
     from lab import Lab
     lab = Lab(project="biz", topology="single", engine="mysql")

@@ -1,4 +1,4 @@
-"""The lab's stand-in of the client's REST API (SPEC §8, R-GC): per deployment, an HTTPS
+"""The lab's stand-in of the client's REST API (lab/README.md, R-GC): per deployment, an HTTPS
 server on 127.0.0.1 (lab/api_server.py) running in the background, so that GC-002..005 read
 real settings and request counters over a real login.
 

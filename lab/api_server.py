@@ -1,4 +1,4 @@
-"""A stand-in of the WhatsApp Business API client's REST API, for one lab deployment (SPEC §8).
+"""A stand-in of the WhatsApp Business API client's REST API, for one lab deployment (lab/README.md).
 
 Started by lab/api.py as `python lab/api_server.py <deployment>/.lab`, never by hand. It reads
 its configuration and secrets from that directory, listens on 127.0.0.1 only, forks into the

@@ -1,4 +1,4 @@
-"""`Lab`: one lab deployment of the WhatsApp Business API client (SPEC §8).
+"""`Lab`: one lab deployment of the WhatsApp Business API client (lab/README.md).
 
 A deployment is a directory `<root>/<project>/` holding Meta's compose file (unmodified), a
 `db.env`, and the lab's own `.lab/` state; a real account and database on the host's MariaDB
@@ -459,7 +459,7 @@ class Lab:
     def active_deviations(self) -> list[str]:
         return self.state.active_deviations()
 
-    # --- profiles (SPEC §5) --------------------------------------------------------------------
+    # --- profiles (docs/profile.md) --------------------------------------------------------------------
     def profile(self, name: str | None = None, **overrides) -> dict:
         """This deployment's profile as a dict; `overrides` deep-merge into it."""
         return profiles.merge(profiles.profile_for(self, name), overrides)

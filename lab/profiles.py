@@ -1,4 +1,4 @@
-"""Profiles (SPEC §5) pointing the checker at lab deployments.
+"""Profiles (docs/profile.md) pointing the checker at lab deployments.
 
 `LAB_PROFILES` is the table behind the committed `profiles/lab*.yaml` files and
 `python -m lab up --all`; `profile_for()` builds the same content for any deployment, which

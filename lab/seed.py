@@ -1,4 +1,4 @@
-"""A `messages` table of any size in a lab deployment's database, for the gc checks (R-GC, SPEC §8).
+"""A `messages` table of any size in a lab deployment's database, for the gc checks (R-GC, lab/README.md).
 
 GC-001 classifies the WhatsApp client's messages table as normal, large (> 2 M rows) or very
 large (> 10 M) from the engine's statistics. Testing that honestly needs real tables of those

@@ -9,7 +9,7 @@ from pathlib import Path
 from .errors import UsageError
 from .facts.deployment import DeploymentFacts
 from .facts.prefetch import Prefetch
-from .fleet import inventory_profiles
+from .inventory_hosts import inventory_profiles
 from .model import Result, Severity
 from .outputs.baseline import Baseline
 from .profile import Profile, available_profiles, load_profile, resolve_host
@@ -63,10 +63,6 @@ class Audit:
         return cls(profiles, threshold, Path(reports_dir), exact_counts,
                    outputs["--metrics-file"], outputs["--plan"], baseline, ssh_options)
 
-    def is_known(self, result: Result) -> bool:
-        """A failure already in the host's --baseline: reported, but it does not fail the run."""
-        return self.baseline.is_known(result)
-
     def facts(self, host: str) -> DeploymentFacts:
         """Gathered once per host per run, whichever checks ask."""
         if host not in self._facts:
@@ -74,10 +70,10 @@ class Audit:
                                                 self.ssh_options.get(host))
         return self._facts[host]
 
-    def start_gathering(self, checks_by_host: dict[str, set[str]]) -> None:
-        """Every host's facts, gathered in the background at once (see facts/prefetch.py)."""
-        for host, checks in checks_by_host.items():
-            self.facts(host).start_gathering(self._prefetch, checks)
+    def start_gathering(self, reads_by_host: dict[str, list[str]]) -> None:
+        """Every host's facts the selected checks read, gathered in the background at once."""
+        for host, reads in reads_by_host.items():
+            self.facts(host).start_gathering(self._prefetch, reads)
 
     def close(self) -> None:
         # the gathering may still be writing or removing VOL-004's probe: let it finish first

@@ -21,10 +21,12 @@ from .catalogue import section_of
 from .model import CheckSpec, Outcome, Result, Severity
 
 
-def check(check_id: str, title: str, severity: str, *, remediation: str, upgrade: bool = False):
-    """Declare a catalogue check: ID, one-line rule, severity and the fix to paste."""
+def check(check_id: str, title: str, severity: str, *, remediation: str, upgrade: bool = False,
+          reads: tuple[str, ...] = ()):
+    """Declare a catalogue check: ID, one-line rule, severity, the fix to paste, and the facts it
+    reads (gathered in the background from the run's start; any other is gathered when read)."""
     section = section_of(check_id).marker
-    spec = CheckSpec(check_id, title, section, Severity.parse(severity), remediation, upgrade)
+    spec = CheckSpec(check_id, title, section, Severity.parse(severity), remediation, upgrade, tuple(reads))
 
     def declare(function):
         function = pytest.mark.wa_check(spec)(function)

@@ -14,7 +14,7 @@ our own, and add only what an auditor needs on top:
   are not UTF-8 reported with their line;
 * a line python-dotenv cannot parse (which it would only log and skip) fails,
   naming the line and at most its key, never the value: it may be a password;
-* a key set twice fails (Compose silently keeps the last one; SPEC says no);
+* a key set twice fails (Compose silently keeps the last one; ENV-001 says no);
 * ``${VAR}`` references resolve from earlier keys of the same file only.
   Compose would also look in the environment of whoever ran it, which the
   auditor cannot see; an unknown name becomes "" as python-dotenv does when a

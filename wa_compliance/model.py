@@ -41,7 +41,7 @@ class Outcome(str, enum.Enum):
 
 @dataclass(frozen=True)
 class CheckSpec:
-    """What the catalogue says of one check (SPEC §3)."""
+    """What the catalogue says of one check."""
 
     id: str
     title: str
@@ -49,6 +49,7 @@ class CheckSpec:
     severity: Severity
     remediation: str
     upgrade: bool = False
+    reads: tuple[str, ...] = ()     # the facts it decides on: what the audit gathers in the background
 
 
 @dataclass

@@ -18,6 +18,7 @@ from .errors import UsageError, WaComplianceError
 from .facts.media_probe import interrupt
 from .model import Outcome, Result, summarize
 from .outputs import is_marked, write_metrics, write_plan
+from .profile import available_profiles
 from .reports import HostRun, write_reports
 from .reports.fleet import write_fleet_index
 from .transport.ssh import SshOptions
@@ -81,7 +82,7 @@ def pytest_configure(config):
     if getattr(config, "workerinput", {}).get(LOADGROUP):
         # xdist's worker reads --dist from the command line, where our default is not
         config.option.loadgroup = True
-    config.pluginmanager.register(AuditRun(audit, config), "wa-compliance-run")
+    config.pluginmanager.register(AuditHooks(audit, config), "wa-compliance-run")
 
 
 def pytest_generate_tests(metafunc):
@@ -99,7 +100,6 @@ def pytest_collection_modifyitems(config, items):
             if item.get_closest_marker("wa_check"):
                 item.add_marker(pytest.mark.xdist_group(item.callspec.params["wa_host"]))
     if AUDIT not in config.stash and any(item.get_closest_marker("wa_check") for item in items):
-        from .profile import available_profiles
         names = ", ".join(available_profiles(config.option.wa_profiles_dir)) or "none"
         raise pytest.UsageError(f"no --host given: name a profile to audit (available: {names})")
 
@@ -130,7 +130,7 @@ def verdict(request):
 
 
 # -- one audit run: verdicts, exit status, reports --------------------------------------
-class AuditRun:
+class AuditHooks:
     """The hooks of a run that has hosts to audit."""
 
     def __init__(self, audit: Audit, config):
@@ -173,14 +173,14 @@ class AuditRun:
         xdist worker, which is sent one host's checks at a time, starts each host as it comes."""
         if host in self._gathering or (self._gathering and not self.is_worker):
             return
-        checks: dict[str, set[str]] = {}
+        reads: dict[str, list[str]] = {}
         for item in session.items:
             marker = item.get_closest_marker("wa_check")
             if marker:
-                checks.setdefault(item.callspec.params["wa_host"], set()).add(marker.args[0].id)
-        starting = [host] if self.is_worker else sorted(checks)
+                reads.setdefault(item.callspec.params["wa_host"], []).extend(marker.args[0].reads)
+        starting = [host] if self.is_worker else sorted(reads)
         self._gathering.update(starting)
-        self.audit.start_gathering({name: checks.get(name, set()) for name in starting})
+        self.audit.start_gathering({name: reads.get(name, []) for name in starting})
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item):

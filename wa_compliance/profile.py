@@ -1,4 +1,4 @@
-"""Profiles (SPEC §5): one YAML file per audited deployment, loaded strictly.
+"""Profiles (docs/profile.md): one YAML file per audited deployment, loaded strictly.
 
 >>> profile = load_profile("profiles/lab.yaml")
 >>> profile.deployment.db_env
@@ -138,7 +138,7 @@ def load_profile(path: str | Path) -> Profile:
     shown = str(path)
     root = _compose(_read_text(path, shown), shown)
     if root is None or _is_null(root):
-        raise ProfileError(shown, 1, "profile is empty; write at least 'target: local' (see SPEC §5)")
+        raise ProfileError(shown, 1, "profile is empty; write at least 'target: local' (see docs/profile.md)")
     if not isinstance(root, MappingNode) or root.tag != _YAML + "map":
         raise ProfileError(shown, _line(root), f"a profile must be a mapping of keys, got {_describe(root)}")
     values = _Reader(shown).section(Profile, root, "", "")

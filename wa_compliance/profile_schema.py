@@ -1,4 +1,4 @@
-"""Value rules of a profile (SPEC §5), beyond the types the dataclasses declare.
+"""Value rules of a profile (docs/profile.md), beyond the types the dataclasses declare.
 
 A field rule takes a value already of the right type and returns what is wrong with it,
 or None; the loader adds the key, line and offending value:

@@ -1,4 +1,4 @@
-"""Switchable misconfigurations, one module per check section (SPEC §8).
+"""Switchable misconfigurations, one module per check section (lab/README.md).
 
 Importing this package registers every deviation; see registry.py for how they work.
 """

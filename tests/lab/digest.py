@@ -1,7 +1,7 @@
 """A digest of everything an audit could change on a lab deployment, taken from outside the
 audit (the host's view of the volume, the engine's API, the database as its own user).
 
-Compared before and after an audit, it proves SPEC §7: the audit changes nothing.
+Compared before and after an audit, it proves SECURITY.md: the audit changes nothing.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def _tree(root: Path) -> dict[str, tuple]:
             content = _sha(path) if path.is_file() and not path.is_symlink() else None
             found[str(path.relative_to(root))] = (stat.st_mode, stat.st_size, stat.st_mtime_ns, content)
     # the root's mtime is left out: VOL-004 creates and removes its probe there, the one
-    # change SPEC §7 allows, and that moves the folder's mtime
+    # change SECURITY.md allows, and that moves the folder's mtime
     found["."] = (root.stat().st_mode,)
     return found
 

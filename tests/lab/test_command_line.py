@@ -1,4 +1,4 @@
-"""The command line as an operator meets it: usage errors, reports, secrets (SPEC §4, §6)."""
+"""The command line as an operator meets it: usage errors, reports, secrets (README: command line, reports)."""
 
 from __future__ import annotations
 

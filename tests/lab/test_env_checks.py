@@ -1,5 +1,5 @@
 """Every ENV check against the lab: passing on the compliant deployment, failing with its
-message when the deviation it looks for is switched on (SPEC §8)."""
+message when the deviation it looks for is switched on (lab/README.md)."""
 
 from __future__ import annotations
 
@@ -196,5 +196,5 @@ def test_waivers_apply_until_their_expiry_date(lab_biz, audit, tmp_path):
 def test_upgrade_marker_selects_the_upgrade_gate_checks(lab_biz, audit):
     run = audit("--host=lab", "-m", "upgrade", "--fail-on=high")
     assert run.exit_code == 0, run.console
-    # the checks marked † in SPEC §3
+    # the checks marked † in docs/checks.md
     assert {r["id"] for r in run.results("lab")} == {"ENV-009", "GC-001", "GC-002", "GC-003", "GC-004", "GC-006"}

@@ -1,4 +1,4 @@
-"""SPEC §1/§4 and the batching rule: a full audit costs at most one `docker exec` per container
+"""README and the batching rule: a full audit costs at most one `docker exec` per container
 for everything every section reads, plus VOL-004's write and read round (2 per container).
 Counted from the engine's own `exec_create` events, on single and multiconnect labs.
 

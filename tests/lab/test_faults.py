@@ -1,4 +1,4 @@
-"""The fault matrix (issue 8, SPEC §7): every piece an audit reaches, broken in turn.
+"""The fault matrix (issue 8, SECURITY.md): every piece an audit reaches, broken in turn.
 
 Docker engine stopped; database down, refusing the password, or accepting and never
 answering; the client's API down, refusing the login, answering something that is not JSON,
@@ -143,7 +143,7 @@ def test_database_down(audit, lab, healthy, tmp_path):
 
 def test_database_refuses_the_password(audit, lab, healthy, tmp_path):
     """The server's password changed, db.env's did not: ENV-009 *fails* (the server answered
-    no: SPEC's rule, README "Choices"); GC-001 cannot read the table, so it is `error`."""
+    no: the rule, README "Choices"); GC-001 cannot read the table, so it is `error`."""
     with lab.deviation("env.wrong_password"):
         run, elapsed = timed(audit, f"--host={profile(lab, tmp_path)}", env=lab.api_env())
     assert_contained(run, elapsed, healthy, timeout=CONNECT_SECONDS,

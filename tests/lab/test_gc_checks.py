@@ -1,4 +1,4 @@
-"""Every GC check against the lab's real databases and the API stand-in (SPEC §3 gc, issue's
+"""Every GC check against the lab's real databases and the API stand-in (docs/checks.md, gc, issue's
 "done when"): tables of 0.5 M, 2.5 M and 12 M rows made by the servers themselves, settings and
 traffic served over HTTPS, API GC jobs in the host's real cron files."""
 
@@ -225,7 +225,7 @@ def test_exact_counts_scan_only_when_asked(biz, audit, tmp_path):
 
 
 def test_an_audit_sends_only_the_login_and_gets(biz, audit, tmp_path):
-    """SPEC §7: never PUT /v1/services/message/gc, never PATCH — whatever the checks find."""
+    """SECURITY.md: never PUT /v1/services/message/gc, never PATCH — whatever the checks find."""
     with biz.deviation("gc.high_traffic"):
         biz.clear_api_requests()
         run = audit(f"--host={biz.write_profile(tmp_path / 'all.yaml', name='all')}")

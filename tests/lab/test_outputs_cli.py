@@ -1,4 +1,4 @@
-"""--metrics-file, --plan and --baseline as an operator uses them, against the lab (SPEC §4).
+"""--metrics-file, --plan and --baseline as an operator uses them, against the lab (README: command line).
 
 The failing run: `cron.missing_container` leaves the Coreapp biz_wacore_1 without a cleanup
 line, so CRON-002 fails for it (high); every other cron check passes."""

@@ -1,4 +1,4 @@
-"""SPEC §7: an audit changes nothing on the audited deployment (VOL-004's probe is removed).
+"""SECURITY.md: an audit changes nothing on the audited deployment (VOL-004's probe is removed).
 
 A digest of the lab taken from outside the audit (tests/lab/digest.py: media volume files and
 hashes, database checksums and write counters, crontabs, logrotate configuration and state, log

@@ -1,4 +1,4 @@
-"""SPEC §6: secrets never appear in any output, and (issue 8) never on a process command line.
+"""README: reports: secrets never appear in any output, and (issue 8) never on a process command line.
 
 Every file a run writes (results.json, junit.xml, report.html, history, the fleet index, the
 metrics file, the plan) and its console are scanned for the database password, the API password

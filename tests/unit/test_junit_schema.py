@@ -1,4 +1,4 @@
-"""junit.xml against a published JUnit schema (SPEC §6: "valid for Jenkins and GitLab").
+"""junit.xml against a published JUnit schema (README: reports: "valid for Jenkins and GitLab").
 
 The schema is the JUnit XSD pytest validates its own junitxml against (testing/example_scripts/
 junit-10.xsd, from the Jenkins xUnit plugin), taken from the sdist of the installed pytest on PyPI

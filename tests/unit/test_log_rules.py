@@ -11,6 +11,7 @@ from hypothesis import given, strategies as st
 from wa_compliance.errors import FactUnavailable
 from wa_compliance.facts.inside import Entry, LogrotateFiles, parse_inside
 from wa_compliance.parsers.logrotate import parse_logrotate
+from wa_compliance.facts.rotation import coverage, rotation_config, webapp_log_paths
 from wa_compliance.rules import logs as rules
 
 LOG_DIR = "/var/log/whatsapp"
@@ -67,7 +68,7 @@ def test_relative_olddir_and_minsize_with_time_are_accepted():
 
 
 def test_webapp_logs_are_found_by_word_else_by_the_documents_names():
-    found = rules.webapp_log_paths(LOG_DIR, ["webapp-error.log", "web.log", "weblog.log"])
+    found = webapp_log_paths(LOG_DIR, ["webapp-error.log", "web.log", "weblog.log"])
     assert found == {"web": [f"{LOG_DIR}/web.log"], "access": [f"{LOG_DIR}/access.log"],
                      "error": [f"{LOG_DIR}/webapp-error.log"]}
 
@@ -76,7 +77,7 @@ def test_coverage_lists_the_logs_no_block_names():
     partial = config().blocks[0]
     assert partial.matches(f"{LOG_DIR}/web.log")
     web_only = parse_logrotate("/etc/logrotate.conf", {"/etc/logrotate.conf": b"/var/log/whatsapp/web.log {\n rotate 30\n}\n"})
-    covered, uncovered = rules.coverage(web_only, rules.webapp_log_paths(LOG_DIR, []))
+    covered, uncovered = coverage(web_only, webapp_log_paths(LOG_DIR, []))
     assert list(covered) == [f"{LOG_DIR}/web.log"]
     assert uncovered == [f"{LOG_DIR}/access.log", f"{LOG_DIR}/error.log"]
 
@@ -148,7 +149,7 @@ def test_the_snapshot_reader_fails_only_with_fact_unavailable(noise):
 # --- where the rotation configuration is kept (LOG-001) -------------------------------------------
 STANZA = b"/var/log/whatsapp/web.log /var/log/whatsapp/access.log /var/log/whatsapp/error.log {\n" \
          b"    rotate 30\n    size 20M\n    compress\n    olddir /var/log/whatsapp/archive\n}\n"
-LOGS = rules.webapp_log_paths("/var/log/whatsapp", [])
+LOGS = webapp_log_paths("/var/log/whatsapp", [])
 
 
 def read(files: dict, folder: list | None = None) -> LogrotateFiles:
@@ -157,7 +158,7 @@ def read(files: dict, folder: list | None = None) -> LogrotateFiles:
 
 
 def test_the_main_file_and_what_it_includes_come_first():
-    found = rules.rotation_config(read({"/etc/logrotate.conf": b"include /etc/logrotate.d\n",
+    found = rotation_config(read({"/etc/logrotate.conf": b"include /etc/logrotate.d\n",
                                         "/etc/logrotate.d/whatsapp": STANZA}, ["whatsapp"]), LOGS)
     assert found.found == "/etc/logrotate.conf and what it includes"
     assert "/etc/logrotate.d/whatsapp" in found.config.files_read
@@ -172,22 +173,22 @@ def test_the_main_file_and_what_it_includes_come_first():
      "the files of /etc/logrotate.d/ read on their own (/etc/logrotate.conf does not include them)"),
 ])
 def test_a_policy_in_logrotate_d_counts_without_the_main_file(files, found_by):
-    found = rules.rotation_config(read(files, ["whatsapp"]), LOGS)
+    found = rotation_config(read(files, ["whatsapp"]), LOGS)
     assert found.found == found_by and found.config is not None
-    assert not rules.coverage(found.config, LOGS)[1]
+    assert not coverage(found.config, LOGS)[1]
 
 
 def test_no_configuration_at_all_is_said_and_only_then_missing():
-    found = rules.rotation_config(read({}), LOGS)
+    found = rotation_config(read({}), LOGS)
     assert (found.config, found.exists) == (None, False)
     assert found.found == "no logrotate configuration: neither /etc/logrotate.conf nor /etc/logrotate.d/ exists"
-    unreadable = rules.rotation_config(read({"/etc/logrotate.conf": None}), LOGS)
+    unreadable = rotation_config(read({"/etc/logrotate.conf": None}), LOGS)
     assert unreadable.exists and unreadable.found == "/etc/logrotate.conf is not readable"
 
 
 def test_when_nothing_covers_every_log_the_most_covering_one_is_judged():
     partial = b"/var/log/whatsapp/web.log {\n    rotate 30\n}\n"
-    found = rules.rotation_config(read({"/etc/logrotate.conf": b"weekly\n", "/etc/logrotate.d/web": partial},
+    found = rotation_config(read({"/etc/logrotate.conf": b"weekly\n", "/etc/logrotate.d/web": partial},
                                        ["web"]), LOGS)
     assert found.found.startswith("the files of /etc/logrotate.d/")
-    assert len(rules.coverage(found.config, LOGS)[0]) == 1
+    assert len(coverage(found.config, LOGS)[0]) == 1

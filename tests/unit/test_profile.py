@@ -1,4 +1,4 @@
-"""Profiles (SPEC §5) load strictly: every problem is one ProfileError line naming file, line and key."""
+"""Profiles (docs/profile.md) load strictly: every problem is one ProfileError line naming file, line and key."""
 
 from __future__ import annotations
 
@@ -321,13 +321,13 @@ ERRORS = {
     "top level is text": (
         "\n\nprod1\n", 3, "a profile must be a mapping of keys, got 'prod1'"),
     "empty file": (
-        "", 1, "profile is empty; write at least 'target: local' (see SPEC §5)"),
+        "", 1, "profile is empty; write at least 'target: local' (see docs/profile.md)"),
     "only comments": (
-        "# target: local\n", 1, "profile is empty; write at least 'target: local' (see SPEC §5)"),
+        "# target: local\n", 1, "profile is empty; write at least 'target: local' (see docs/profile.md)"),
     "document marker only": (
-        "---\n", 1, "profile is empty; write at least 'target: local' (see SPEC §5)"),
+        "---\n", 1, "profile is empty; write at least 'target: local' (see docs/profile.md)"),
     "explicit null document": (
-        "null\n", 1, "profile is empty; write at least 'target: local' (see SPEC §5)"),
+        "null\n", 1, "profile is empty; write at least 'target: local' (see docs/profile.md)"),
     "yaml syntax": (
         "target: local\ndatabase:\n  host: db\n port: 1\n", 4,
         "invalid YAML: expected <block end>, but found '<block mapping start>'"),
@@ -535,7 +535,7 @@ def test_any_yaml_document_is_a_profile_or_a_profile_error(scratch, document):
     load_or_profile_error(scratch)
 
 
-# valid values, drawn from the rules of SPEC §5
+# valid values, drawn from the rules of docs/profile.md
 NAMES = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,15}", fullmatch=True)
 HOSTS = st.from_regex(r"[a-z0-9]([a-z0-9.-]{0,15}[a-z0-9])?", fullmatch=True)
 PORTS = st.integers(1, 65535)

@@ -1,4 +1,4 @@
-"""wa_compliance.reports: results.json, junit.xml and report.html (SPEC §6)."""
+"""wa_compliance.reports: results.json, junit.xml and report.html (README: reports)."""
 
 from __future__ import annotations
 

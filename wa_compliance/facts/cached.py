@@ -38,16 +38,44 @@ def once(instance, key: str, gather):
     raise value
 
 
-def fact(method):
+# fact -> the fact it is gathered after, in the same background chain (its input, or a round trip
+# that is best made first): what gathering_chains() follows
+AFTER: dict[str, str] = {}
+
+
+def fact(method=None, *, after: str | None = None):
     """Like functools.cached_property, but a failure is cached too, and threads share it.
 
     A fact that could not be gathered (e.g. an unreachable engine) is tried
     once; every check that needs it then reports the same error at no cost.
     """
-    attribute = _attribute(method.__name__)
+    def declare(method):
+        attribute = _attribute(method.__name__)
+        if after:
+            AFTER[method.__name__] = after
 
-    @functools.wraps(method)
-    def gathered(self):
-        return once(self, attribute, lambda: method(self))
+        @functools.wraps(method)
+        def gathered(self):
+            return once(self, attribute, lambda: method(self))
 
-    return property(gathered)
+        return property(gathered)
+
+    return declare(method) if method else declare
+
+
+def gathering_chains(reads, after: dict[str, str] = AFTER) -> list[list[str]]:
+    """The facts `reads` names (and those they come after), as chains to gather in the background:
+    each chain starts at a fact that comes after none, then its followers in the order read.
+
+    >>> gathering_chains(["messages_table", "host_cron", "database_server"],
+    ...                  {"messages_table": "db_env", "database_server": "db_env"})
+    [['db_env', 'messages_table', 'database_server'], ['host_cron']]
+    """
+    chains: dict[str, list[str]] = {}
+    for name in reads:
+        path = [name]
+        while path[-1] in after and after[path[-1]] not in path:
+            path.append(after[path[-1]])
+        chain = chains.setdefault(path[-1], [])
+        chain.extend(step for step in reversed(path) if step not in chain)
+    return list(chains.values())

@@ -3,7 +3,7 @@
 Operators often wrap their jobs in a script (`0 3 * * * root /usr/local/bin/wa-cleanup.sh`).
 A command that runs a file by absolute path — directly, as `sh FILE`/`bash FILE`, or sourced
 with `. FILE` — runs the commands in that file, which may run further files: followed to depth
-3 (SPEC §3 CRON-002, GC-004), from the files read in the crontabs' round trip (host_cron.py).
+3 (docs/checks.md: CRON-002, GC-004), from the files read in the crontabs' round trip (host_cron.py).
 
 A file cron cannot run covers nothing and is named: one that does not exist, is not a regular
 file, or is run by its path without an execute bit (the kernel refuses it, for root too). One

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from ..errors import FactUnavailable
 from ..parsers.gc_job import GC_PATH, GcCommandError, gc_calls
 from ..parsers.schedule import parse_window, schedule_facts
+from .cached import fact
 
 
 class SizeClass(str, Enum):
@@ -166,3 +167,10 @@ def gather_gc_facts(deployment) -> GcFacts:
         rows=rows, pass_through=pass_through, auto_gc=auto_gc, rps=_traffic(deployment),
         jobs=_api_jobs(deployment), api_gc_rps=thresholds.api_gc_rps, unknown_settings=unknown,
         unfollowed=_unfollowed(deployment))
+
+
+class GarbageCollectionFacts:
+    @fact
+    def gc_facts(self) -> GcFacts:
+        """Everything the GC decisions read (table size, settings, traffic, API GC jobs)."""
+        return gather_gc_facts(self)

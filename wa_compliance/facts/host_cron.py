@@ -1,14 +1,14 @@
 """The host's cron: which daemon runs, every crontab it reads, and the scripts they run, in one
 round trip.
 
-Sources (SPEC §3 cron): root's crontab, `/etc/crontab`, `/etc/cron.d/*`, plus the profile's
+Sources (docs/checks.md, cron): root's crontab, `/etc/crontab`, `/etc/cron.d/*`, plus the profile's
 `cron.users` (their crontabs) and `cron.files`. A user's crontab lives in the spool of the
 host's cron flavour: Debian `/var/spool/cron/crontabs/USER`, RHEL `/var/spool/cron/USER`,
 Alpine/busybox `/etc/crontabs/USER`; all three are tried.
 
 Scripts: the host side cannot parse shell, so it reads generously and Python decides. Every
 absolute path a crontab mentions is looked at, then every path those files mention, three
-levels deep (SPEC: scripts run by scripts, to depth 3): text files up to 256 KiB are read, a
+levels deep (scripts run by scripts, to depth 3: docs/checks.md, CRON-002): text files up to 256 KiB are read, a
 binary (a NUL in its first 2 KiB: /usr/bin/docker) only named so. Which of them cron actually
 runs as scripts is decided by the shell reader (cron_commands.py); the others are never used.
 """

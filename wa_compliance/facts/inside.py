@@ -148,6 +148,11 @@ class InsideSnapshot:
     tls_files: Mapping[str, bytes | str] = field(default_factory=dict, repr=False)
 
 
+def live_logs(entries) -> list:
+    """Files directly in the log folder that are logs being written (*.log)."""
+    return [e for e in entries if e.is_file and e.name.endswith(".log")]
+
+
 def inside_argv(log_dir: str, read_logrotate: bool, tls_files: Sequence[str] = ()) -> list[str]:
     return ["sh", "-c", _SCRIPT, "wa-inside", log_dir, "logrotate" if read_logrotate else "-", *tls_files]
 

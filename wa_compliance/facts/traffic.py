@@ -2,7 +2,7 @@
 
 A counter only gives a rate between two readings: the audit reads it once as it starts and
 again when a GC check needs the rate, at least MIN_WINDOW_SECONDS later (the audit's own work
-is most of that wait). That is the rate *now*, not the peak SPEC's rule is about, and the report
+is most of that wait). That is the rate *now*, not the peak the rule is about, and the report
 says so; a declared `traffic.peak_rps` in the profile always wins.
 """
 

@@ -1,4 +1,4 @@
-"""Outputs beyond the per-host reports (SPEC §4): --metrics-file, --plan and --baseline.
+"""Outputs beyond the per-host reports (README: command line): --metrics-file, --plan and --baseline.
 
 - `metrics`: Prometheus text for node_exporter's textfile collector, written atomically.
 - `plan`: a Markdown remediation plan built from the failing results' remediation texts.

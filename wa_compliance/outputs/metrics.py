@@ -10,7 +10,7 @@ and per host:
     wa_compliance_last_run_timestamp_seconds{host}            when the run finished (Unix time)
     wa_compliance_run_duration_seconds{host}                  how long the run took
 
-An `info` check never fails (SPEC §3): its results do not make `check_passed` 0. A failure
+An `info` check never fails (docs/checks.md): its results do not make `check_passed` 0. A failure
 already in the --baseline still does: the metrics describe the deployment, not the gate.
 `severity` is the check's highest result severity (GC-003 grades its own). Written with
 prometheus_client's `write_to_textfile`: a temporary file in the same directory, then a rename,

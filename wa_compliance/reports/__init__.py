@@ -1,4 +1,4 @@
-"""Report writers (SPEC §6): results.json, junit.xml and report.html per host and run.
+"""Report writers (README: reports): results.json, junit.xml and report.html per host and run.
 
     write_reports(run, "reports", secrets=[password, token])
     -> reports/prod1/20261128T171500Z/{results.json,junit.xml,report.html}

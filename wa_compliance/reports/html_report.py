@@ -1,4 +1,4 @@
-"""report.html (SPEC §6): one self-contained page a person reads, on screen, phone or paper.
+"""report.html (README: reports): one self-contained page a person reads, on screen, phone or paper.
 
 Everything is computed here; the template (templates/report.html.j2) only lays it out, with
 autoescaping on, so no value (container name, message, evidence) can inject markup.

@@ -1,4 +1,4 @@
-"""results.json (SPEC §6): the machine-readable record of one host's run."""
+"""results.json (README: reports): the machine-readable record of one host's run."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""junit.xml (SPEC §6): one testsuite per host, one testcase per result, for Jenkins and GitLab."""
+"""junit.xml (README: reports): one testsuite per host, one testcase per result, for Jenkins and GitLab."""
 
 from __future__ import annotations
 

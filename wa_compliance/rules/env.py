@@ -110,3 +110,15 @@ def env_drift(file_values: dict[str, str | None], container_env: dict[str, str])
         else:
             differences.append(f"{key} is {live!r} in the container, {in_file!r} in db.env")
     return differences
+
+
+def sharing_namespace(name: str, namespaces: dict[str, tuple]) -> list[str]:
+    """The other deployments with the same (database server, WA_DB_NAME_PREFIX) as `name`: their
+    databases collide. A deployment whose namespace is unknown shares with nobody.
+
+    >>> sharing_namespace("a", {"a": (("MYSQL", "", "db1", 3306), "p_"), "b": (("MYSQL", "", "db1", 3306), "p_")})
+    ['b']
+    """
+    mine = namespaces.get(name)
+    return [other for other, namespace in namespaces.items() if mine is not None and other != name
+            and namespace == mine]

@@ -11,18 +11,16 @@ threshold from 20,000,000 bytes to 20 MiB is accepted as "20 MB".
 
 from __future__ import annotations
 
-import posixpath
 import re
 from dataclasses import dataclass
 
-from ..facts.inside import LOGROTATE_DIR, LOGROTATE_MAIN, LogrotateFiles
-from ..parsers.logrotate import LogBlock, LogrotateConfig, LogrotateParseError, Policy, parse_logrotate
+from ..facts.inside import live_logs
+from ..parsers.logrotate import Policy
 
 MIB = 1024 * 1024
 KEEP = 30
 WEBAPP_THRESHOLD = 20 * MIB
 COREAPP_THRESHOLD = 15 * MIB
-WEBAPP_LOGS = ("web", "access", "error")
 COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".lzma", ".lzo", ".z", ".zip")
 
 
@@ -31,69 +29,6 @@ class Expected:
     archive: str
     rotate: int = KEEP
     threshold: int = WEBAPP_THRESHOLD
-
-
-# -- LOG-001: the configuration that rotates the Webapp's logs, wherever the image keeps it ----
-@dataclass(frozen=True)
-class RotationConfig:
-    config: LogrotateConfig | None     # None: no usable configuration (why: in `found`)
-    found: str                         # how it was found, or why there is none
-    exists: bool = True                # False: neither the main file nor the folder exists
-
-
-def rotation_config(read: LogrotateFiles, paths: dict[str, list[str]]) -> RotationConfig:
-    """The configuration that names the logs: /etc/logrotate.conf and what it includes; else (or
-    when that one does not name them all) the files of /etc/logrotate.d read on their own, as an
-    image without the main file, or with a rotation script of its own, hands them to logrotate.
-    The first that covers every log wins; else the one covering most."""
-    has_main = LOGROTATE_MAIN in read.files
-    candidates = [(LOGROTATE_MAIN, f"{LOGROTATE_MAIN} and what it includes")] if has_main else []
-    if LOGROTATE_DIR in read.directories:
-        candidates.append((LOGROTATE_DIR, f"the files of {LOGROTATE_DIR}/ read on their own" + (
-            f" ({LOGROTATE_MAIN} does not include them)" if has_main else f" (the image has no {LOGROTATE_MAIN})")))
-    if not candidates:
-        return RotationConfig(None, f"no logrotate configuration: neither {LOGROTATE_MAIN} nor {LOGROTATE_DIR}/ "
-                                    "exists", exists=False)
-    best, problems = None, []
-    for path, found in candidates:
-        if read.files.get(path, b"") is None:
-            problems.append(f"{path} is not readable")
-            continue
-        try:
-            config = parse_logrotate(path, read.files, read.directories)
-        except LogrotateParseError as exc:
-            problems.append(f"the logrotate configuration does not parse: {exc}")
-            continue
-        covered, uncovered = coverage(config, paths)
-        if not uncovered:
-            return RotationConfig(config, found)
-        if best is None or len(covered) > best[2]:
-            best = (config, found, len(covered))
-    return RotationConfig(best[0], best[1]) if best else RotationConfig(None, "; ".join(problems))
-
-
-# -- LOG-001: which block governs each of the three logs --------------------------------------
-def webapp_log_paths(log_dir: str, live_names: list[str]) -> dict[str, list[str]]:
-    """The files that are the web, access and error logs: the live ones whose name holds the
-    word (web.log, webapp-error.log...), else the document's names <log_dir>/<kind>.log."""
-    found = {}
-    for kind in WEBAPP_LOGS:
-        named = [n for n in live_names if kind in re.split(r"[^a-z0-9]+", n.lower().removesuffix(".log"))]
-        found[kind] = [posixpath.join(log_dir, n) for n in sorted(named)] or [posixpath.join(log_dir, f"{kind}.log")]
-    return found
-
-
-def coverage(config: LogrotateConfig, paths: dict[str, list[str]]) -> tuple[dict[str, LogBlock], list[str]]:
-    """The block governing each log path, and the paths no block covers."""
-    covered, uncovered = {}, []
-    for kind_paths in paths.values():
-        for path in kind_paths:
-            block = config.block_for(path)
-            if block is None:
-                uncovered.append(path)
-            else:
-                covered[path] = block
-    return covered, uncovered
 
 
 def debug_errors(output: str) -> list[str]:
@@ -141,11 +76,6 @@ def _found(directive: str, setting) -> str:
 
 
 # -- LOG-004 / LOG-005: the folders ---------------------------------------------------------------
-def live_logs(entries) -> list:
-    """Files directly in the log folder that are logs being written (*.log)."""
-    return [e for e in entries if e.is_file and e.name.endswith(".log")]
-
-
 def oversized(entries, threshold: int, tolerance: float) -> list[str]:
     limit = threshold * tolerance
     return [f"{e.name} is {human(e.size)}, above {human(limit)} ({human(threshold)} × {tolerance:g}): "

@@ -1,6 +1,6 @@
 """The client's REST API, read-only: one login, then GETs.
 
-SPEC §7: an audit never calls `/v1/services/message/gc` and never changes settings. The only
+SECURITY.md: an audit never calls `/v1/services/message/gc` and never changes settings. The only
 methods this module can send are the login's POST (which changes nothing on the client) and
 GET; anything else is refused here, before any byte leaves.
 
@@ -69,7 +69,7 @@ class ApiClient:
 
     def _send(self, method: str, path: str, headers: dict, decode: bool = True):
         if (method, path) not in ALLOWED and (method, None) not in ALLOWED:
-            raise AssertionError(f"the audit never sends {method} {path}")   # SPEC §7
+            raise AssertionError(f"the audit never sends {method} {path}")   # SECURITY.md
         request = urllib.request.Request(f"{self.url}{path}", method=method,
                                          headers={"Accept": "application/json", **headers},
                                          data=b"{}" if method == "POST" else None)

@@ -64,7 +64,7 @@ class ContainerFacts:
 
 
 def role_of(image: str, env: dict[str, str]) -> str | None:
-    """Webapp/Coreapp by image name, Master by WA_MASTER_NODE=1 (SPEC §5); a tag or a digest
+    """Webapp/Coreapp by image name, Master by WA_MASTER_NODE=1 (docs/profile.md); a tag or a digest
     (`docker.whatsapp.biz/web@sha256:...`, a pinned deployment) does not matter."""
     repository = image.split("@", 1)[0]
     if ":" in repository.rsplit("/", 1)[-1]:

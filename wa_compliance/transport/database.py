@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import ssl
 from dataclasses import dataclass, field
 
 from ..errors import FactUnavailable
@@ -61,7 +62,6 @@ class DbTls:
     def context(self):
         """An SSLContext verifying the server's chain against the CA, as MySQL clients do with
         --ssl-ca (VERIFY_CA: the host name is not matched); without a CA, encrypted unverified."""
-        import ssl
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         if self.ca:
@@ -223,8 +223,6 @@ def _driver_errors(engine: str) -> tuple[type[Exception], ...]:
 
 
 def _mysql_connect(login: DbLogin, tls: DbTls | None):
-    import ssl
-
     import pymysql
     try:
         context = tls.context() if tls else None

@@ -5,7 +5,7 @@ inventory, as Ansible would connect: `ansible_host` (default: the inventory name
 `ansible_user`, `ansible_port`, `ansible_ssh_private_key_file`; `ansible_connection=local`
 audits this machine. What it is comes from a profile: the one the host variable
 `wa_compliance_profile` names, else `profiles/<inventory name>.yaml` when it exists, else
-SPEC §5's defaults (Meta's paths, containers discovered by image).
+the defaults of docs/profile.md (Meta's paths, containers discovered by image).
 
 >>> [p.target for p, _ in inventory_profiles("fleet.ini", "profiles")]      # doctest: +SKIP
 ['ssh://deploy@10.0.0.11:2222', 'ssh://deploy@10.0.0.12', 'local']
