@@ -36,7 +36,10 @@ def _label(job) -> str:
        remediation="Start the host's cron daemon and enable it at boot (Debian: systemctl enable --now cron; "
                    "RHEL: systemctl enable --now crond).", reads=("host_cron",))
 def test_cron_001_daemon_running(deployment, verdict):
-    """R-CRON: the cleanup job runs from a cron job on the host: something must run cron jobs."""
+    """A cron daemon process (cron, crond, cronie, fcron, dcron, supercronic...) runs on the host.
+
+    R-CRON: the cleanup job runs from a cron job on the host: something must run cron jobs.
+    """
     daemons = deployment.host_cron.daemons
     subject = f"cron daemon on {deployment.profile.target}"
     if daemons:
@@ -53,7 +56,14 @@ def test_cron_001_daemon_running(deployment, verdict):
        remediation="Add one cron line running docker exec <name> /opt/whatsapp/bin/cleanup.sh for every container, "
                    "by name (IDs change at every upgrade).", reads=("host_cron", "destroyed_containers"))
 def test_cron_002_every_container_cleaned(deployment, verdict):
-    """R-CRON: run cleanup.sh on all Webapp, Coreapp and Master containers from host cron."""
+    """Every Webapp/Coreapp/Master container is cleaned by an entry cron really runs: `docker exec
+    NAME`, a full or short ID, or a loop over `docker ps --filter ...` whose filter selects it; an
+    entry naming a container that no longer exists is failed as **stale**, with the container it
+    most likely meant. An entry that runs a script on the host is followed into it, as sh runs it,
+    to depth 3 (facts/cron_commands.py).
+
+    R-CRON: run cleanup.sh on all Webapp, Coreapp and Master containers from host cron.
+    """
     containers = containers_to_check(deployment, verdict)
     if not containers:
         return
@@ -101,7 +111,10 @@ def _judged_jobs(deployment, verdict):
        remediation="Schedule the cleanup entry daily, e.g. '30 3 * * *' (minute hour, every day).",
        reads=("host_cron", "engine_containers"))
 def test_cron_003_daily(deployment, verdict):
-    """R-CRON: run the cleanup script periodically — daily."""
+    """Each cleanup entry of this deployment runs at least once every 24 h.
+
+    R-CRON: run the cleanup script periodically — daily.
+    """
     for job, schedule in _judged_jobs(deployment, verdict):
         if schedule.at_least_daily():
             verdict.passed(job.entry_where, f"runs {schedule.description}", schedule=job.entry.schedule)
@@ -120,7 +133,12 @@ def _days(gap) -> str:
        remediation="Move the cleanup entry's minute and hour into the off-peak window (profile schedule.off_peak).",
        reads=("host_cron", "engine_containers"))
 def test_cron_004_off_peak(deployment, verdict):
-    """R-CRON: the cleanup job runs during off-peak hours (profile schedule.off_peak, default 00:00-06:00)."""
+    """Each such entry fires only inside `schedule.off_peak` (default `00:00-06:00`, host time; may
+    wrap midnight, e.g. `22:00-04:00`).
+
+    R-CRON: the cleanup job runs during off-peak hours (profile schedule.off_peak, default
+    00:00-06:00).
+    """
     window = _window(deployment)
     for job, schedule in _judged_jobs(deployment, verdict):
         if not schedule.runs:
@@ -134,9 +152,12 @@ def test_cron_004_off_peak(deployment, verdict):
 
 @check("CRON-005", "/opt/whatsapp/bin/cleanup.sh exists and is executable in every container it must run in", "high",
        remediation="Recreate the container from Meta's image (docker-compose up -d --force-recreate): the image ships "
-                   "/opt/whatsapp/bin/cleanup.sh, mode 755.", reads=("inside_snapshots",))
+                   "/opt/whatsapp/bin/cleanup.sh, mode 755.", reads=("read_inside",))
 def test_cron_005_cleanup_script_present(deployment, verdict):
-    """R-CRON: the cron job runs /opt/whatsapp/bin/cleanup.sh inside each container."""
+    """`/opt/whatsapp/bin/cleanup.sh` exists and is executable in every container.
+
+    R-CRON: the cron job runs /opt/whatsapp/bin/cleanup.sh inside each container.
+    """
     for container, snapshot in snapshots(deployment, verdict):
         script = snapshot.cleanup
         if not script.present:

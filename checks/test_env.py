@@ -19,7 +19,10 @@ from wa_compliance.transport.database import CredentialsRejected, TlsFailed
                    "(see Meta's installation/db.env), readable by the auditing user, each key once.",
        reads=("db_env",))
 def test_env_001_db_env_parses(deployment, verdict):
-    """R-ENV: the client reads its database settings from db.env, as Docker Compose parses it."""
+    """Db.env exists at `deployment.db_env`, is readable and parses.
+
+    R-ENV: the client reads its database settings from db.env, as Docker Compose parses it.
+    """
     snapshot = deployment.db_env_file
     where = f"{snapshot.path} on {deployment.profile.target}"
     if not snapshot.exists:
@@ -39,7 +42,10 @@ def test_env_001_db_env_parses(deployment, verdict):
        remediation="Set WA_DB_ENGINE, WA_DB_HOSTNAME, WA_DB_PORT, WA_DB_USERNAME and WA_DB_PASSWORD in db.env, "
                    "then recreate the containers (docker-compose up -d).", reads=("db_env",))
 def test_env_002_required_variables(deployment, verdict):
-    """R-ENV: without these five the client cannot reach its database."""
+    """WA_DB_ENGINE, _HOSTNAME, _PORT, _USERNAME, _PASSWORD set and non-empty.
+
+    R-ENV: without these five the client cannot reach its database.
+    """
     env = deployment.db_env
     missing = rules.missing_required(env.values)
     verdict.judge(env.path, [f"{key} is missing or empty" for key in missing],
@@ -50,7 +56,10 @@ def test_env_002_required_variables(deployment, verdict):
        remediation="Set WA_DB_ENGINE=MYSQL or WA_DB_ENGINE=PGSQL in db.env (the spellings of Meta's published files).",
        reads=("db_env",))
 def test_env_003_engine(deployment, verdict):
-    """R-ENV: the client supports MySQL or PostgreSQL, named MYSQL / PGSQL in db.env."""
+    """WA_DB_ENGINE is `MYSQL` or `PGSQL` (case-insensitive).
+
+    R-ENV: the client supports MySQL or PostgreSQL, named MYSQL / PGSQL in db.env.
+    """
     env = deployment.db_env
     engine = env.values.get("WA_DB_ENGINE")
     verdict.judge(env.path, rules.engine_problems(engine), passed=f"WA_DB_ENGINE is {engine}", engine=engine)
@@ -60,7 +69,10 @@ def test_env_003_engine(deployment, verdict):
        remediation="Set WA_DB_PORT in db.env to the database server's TCP port (3306 for MySQL, 5432 for PostgreSQL by default).",
        reads=("db_env",))
 def test_env_004_port(deployment, verdict):
-    """R-ENV: WA_DB_PORT is the TCP port of the database server."""
+    """WA_DB_PORT is an integer 1–65535.
+
+    R-ENV: WA_DB_PORT is the TCP port of the database server.
+    """
     env = deployment.db_env
     port = env.values.get("WA_DB_PORT")
     verdict.judge(env.path, rules.port_problems(port), passed=f"WA_DB_PORT is {port}", port=port)
@@ -70,7 +82,11 @@ def test_env_004_port(deployment, verdict):
        remediation="With MySQL, set WA_DB_CONNECTION_IDLE_TIMEOUT in milliseconds (Meta's sample: 180000); "
                    "with PostgreSQL remove it, it has no effect.", reads=("db_env",))
 def test_env_005_idle_timeout(deployment, verdict):
-    """R-ENV: the idle timeout is in milliseconds and only supported by MySQL."""
+    """WA_DB_CONNECTION_IDLE_TIMEOUT, if set: MySQL only, positive milliseconds; under 1000 is flagged
+    as probably seconds.
+
+    R-ENV: the idle timeout is in milliseconds and only supported by MySQL.
+    """
     env = deployment.db_env
     timeout = env.values.get("WA_DB_CONNECTION_IDLE_TIMEOUT")
     if timeout is None:
@@ -83,7 +99,11 @@ def test_env_005_idle_timeout(deployment, verdict):
        remediation="Set WA_DB_NAME_PREFIX to a short name of letters, digits and _ (e.g. prod1_), "
                    "different for every deployment that uses the same database server.", reads=("db_env",))
 def test_env_006_name_prefix(deployment, fleet, verdict):
-    """R-ENV: the prefix lets several deployments share one database host, so it must be unique there."""
+    """WA_DB_NAME_PREFIX uses letters, digits, `_`, fits the identifier limit; deployments of one run
+    sharing a DB server have distinct prefixes.
+
+    R-ENV: the prefix lets several deployments share one database host, so it must be unique there.
+    """
     env = deployment.db_env
     prefix = env.values.get("WA_DB_NAME_PREFIX") or ""
     problems = rules.prefix_problems(prefix, env.values.get("WA_DB_ENGINE")) if prefix else []
@@ -110,7 +130,10 @@ def _namespaces(fleet) -> dict:
        remediation="Rename or remove the unknown WA_DB_* variables in db.env; the client ignores them.",
        reads=("db_env",))
 def test_env_007_unknown_variables(deployment, verdict):
-    """R-ENV: a misspelt variable (WA_DB_HOST) is silently ignored and its setting lost."""
+    """No unknown WA_DB_* variable; names the closest known one.
+
+    R-ENV: a misspelt variable (WA_DB_HOST) is silently ignored and its setting lost.
+    """
     env = deployment.db_env
     unknown = rules.unknown_variables(env.values)
     problems = [f"{key} (line {env.line_of(key)}) is not a known variable" + (f"; did you mean {close}?" if close else "")
@@ -123,7 +146,10 @@ def test_env_007_unknown_variables(deployment, verdict):
                    "docker-compose up -d --force-recreate (in the deployment's folder).",
        reads=("db_env", "containers"))
 def test_env_008_containers_match_db_env(deployment, verdict):
-    """R-ENV: Coreapp and Webapp read db.env when created; an edited file needs new containers."""
+    """Every Webapp/Coreapp/Master container runs with db.env's WA_DB_* values.
+
+    R-ENV: Coreapp and Webapp read db.env when created; an edited file needs new containers.
+    """
     file_values = deployment.db_env.values
     for container in containers_to_check(deployment, verdict, running=True):
         drift = rules.env_drift(file_values, container.env)
@@ -135,7 +161,11 @@ def test_env_008_containers_match_db_env(deployment, verdict):
                    "(or set the profile's database.host/port to where the auditor reaches it).",
        reads=("database_server",))
 def test_env_009_database_login(deployment, verdict):
-    """R-ENV: Coreapp and Webapp connect with these settings; the audit logs in the same way, read-only."""
+    """The DB server accepts the credentials; reports its version.
+
+    R-ENV: Coreapp and Webapp connect with these settings; the audit logs in the same way,
+    read-only.
+    """
     login = deployment.db_login
     audit_account = deployment.profile.database.user
     if audit_account:
@@ -160,7 +190,10 @@ def test_env_009_database_login(deployment, verdict):
        remediation="chmod 600 db.env (owner root), and set WA_DB_PASSWORD to a unique secret of 12+ characters "
                    "on the server and in db.env, then recreate the containers.", reads=("db_env",))
 def test_env_010_secret_hygiene(deployment, verdict):
-    """R-ENV: db.env holds the database password: it must not be readable by others or guessable."""
+    """Db.env not readable by others; password not `testpass`, 12+ characters.
+
+    R-ENV: db.env holds the database password: it must not be readable by others or guessable.
+    """
     snapshot = deployment.db_env_file
     env = deployment.db_env
     problems = []
@@ -175,7 +208,10 @@ def test_env_010_secret_hygiene(deployment, verdict):
        remediation="Create a dedicated database user for the client with rights on its own databases only, "
                    "and set it as WA_DB_USERNAME.", reads=("db_env",))
 def test_env_011_not_root(deployment, verdict):
-    """Least privilege: Meta's sample db.env logs in as root; production should not."""
+    """The DB user is not `root` (nor `postgres` on PostgreSQL).
+
+    Least privilege: Meta's sample db.env logs in as root; production should not.
+    """
     env = deployment.db_env
     user, engine = env.values.get("WA_DB_USERNAME"), (env.values.get("WA_DB_ENGINE") or "").upper()
     if not user:

@@ -42,7 +42,12 @@ def _record(verdict, subject, decision, remediation=None):
        remediation="Nothing to fix: this classifies the database for the GC checks.", upgrade=True,
        reads=("messages_table",))
 def test_gc_001_messages_table_size(deployment, verdict):
-    """R-GC: a messages table above 2,000,000 rows is a large database (statistics, never a scan)."""
+    """Rows of the messages table from the engine's statistics (`information_schema.TABLES.TABLE_ROWS`,
+    `pg_class.reltuples`), never a scan unless `--exact-counts`; classified normal / large / very
+    large.
+
+    R-GC: a messages table above 2,000,000 rows is a large database (statistics, never a scan).
+    """
     table = deployment.messages_table
     thresholds = _thresholds(deployment)
     size = size_class(table.rows, thresholds.large_table_rows, thresholds.very_large_table_rows)
@@ -54,16 +59,29 @@ def test_gc_001_messages_table_size(deployment, verdict):
        remediation="Give the audit API access (api.url and credentials), or declare settings.pass_through and "
                    "settings.db_garbagecollector_enable in the profile.", upgrade=True, reads=GC_READS)
 def test_gc_002_settings_known(deployment, verdict):
-    """R-GC: the GC rule depends on pass_through and db_garbagecollector_enable."""
+    """`pass_through` and automatic GC are known: `GET /v1/settings/application`
+    (`db_garbagecollector_enable` on older clients, `garbagecollector_enable.messages` on newer),
+    else — setting by setting, also when the API answers without one of them — the profile's
+    `settings` (the message says which came from where).
+
+    R-GC: the GC rule depends on pass_through and db_garbagecollector_enable.
+    """
     _record(verdict, deployment.name, rules.settings_known(deployment.gc_facts))
 
 
 @check("GC-003", "at ≤ 120 rps, automatic GC is enabled", "high",
        remediation=f"Enable automatic GC: {ENABLE_AUTOMATIC_GC}.", upgrade=True, reads=GC_READS)
 def test_gc_003_automatic_gc_enabled(deployment, verdict):
-    """R-GC: automatic GC keeps the database stable; the upgrade to v2.29.1+ enables it for businesses that had
-    pass_through on, and the document recommends enabling it after the upgrade. Off: high when pass_through is off
-    and the table large, medium when pass_through is off, low when it is on."""
+    """At ≤ 120 rps (unknown traffic is assumed ≤ 120, and said), automatic GC is enabled; off fails by
+    risk: **high** when `pass_through` is off and the table large (messages accumulate, nothing
+    collects them), medium when `pass_through` is off and the table is not large (or its size is
+    unknown), low when `pass_through` is on; an unknown `pass_through` is taken as off, and said.
+
+    R-GC: automatic GC keeps the database stable; the upgrade to v2.29.1+ enables it for businesses
+    that had pass_through on, and the document recommends enabling it after the upgrade. Off: high
+    when pass_through is off and the table large, medium when pass_through is off, low when it is
+    on.
+    """
     _record(verdict, deployment.name, rules.automatic_gc_enabled(deployment.gc_facts))
 
 
@@ -72,7 +90,12 @@ def test_gc_003_automatic_gc_enabled(deployment, verdict):
                    "0 3 * * * root curl -s -X PUT -H \"Authorization: Bearer $(cat /etc/whatsapp/token)\" "
                    "https://WEBAPP:443/v1/services/message/gc", upgrade=True, reads=GC_READS)
 def test_gc_004_api_gc_scheduled(deployment, verdict):
-    """R-GC: above 120 requests/second, GC through the API once every 24 h in an off-peak window."""
+    """Above 120 rps, a host cron job PUTs to the GC endpoint at least every 24 h, inside
+    `schedule.off_peak`: in the entry's command or in a script it runs (followed as for CRON-002);
+    only a command that runs counts.
+
+    R-GC: above 120 requests/second, GC through the API once every 24 h in an off-peak window.
+    """
     _record(verdict, deployment.name, rules.api_gc_scheduled(deployment.gc_facts))
 
 
@@ -80,12 +103,18 @@ def test_gc_004_api_gc_scheduled(deployment, verdict):
        remediation="Remove the cron job calling PUT /v1/services/message/gc and rely on automatic GC (GC-003).",
        reads=GC_READS)
 def test_gc_005_api_gc_discouraged(deployment, verdict):
-    """R-GC: API-driven GC ties cleanup to the integration and is best avoided below 120 rps."""
+    """At ≤ 120 rps, no API GC job is scheduled (discouraged by the document).
+
+    R-GC: API-driven GC ties cleanup to the integration and is best avoided below 120 rps.
+    """
     _record(verdict, deployment.name, rules.api_gc_discouraged(deployment.gc_facts))
 
 
 @check("GC-006", "very large table: one GC call may not be enough", "info",
        remediation="Repeat the GC call until its callbacks report no error.", upgrade=True, reads=GC_READS)
 def test_gc_006_very_large_table(deployment, verdict):
-    """R-GC: above 10,000,000 rows the GC API request may have to run several times."""
+    """Very large table: one GC call may not be enough (a note, never a failure).
+
+    R-GC: above 10,000,000 rows the GC API request may have to run several times.
+    """
     _record(verdict, deployment.name, rules.very_large_note(deployment.gc_facts, _thresholds(deployment).very_large_table_rows))

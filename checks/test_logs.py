@@ -34,9 +34,16 @@ def _stanza(deployment) -> str:
 @check("LOG-001", "every Webapp container's logrotate configuration covers its web, access and error logs, and is valid",
        "high", remediation="Give the Webapp a logrotate block for its web, access and error logs in /etc/logrotate.d/ "
                            "(see LOG-002 for its content) and check it with: logrotate -d /etc/logrotate.conf",
-       reads=("inside_snapshots",))
+       reads=("read_inside",))
 def test_log_001_logrotate_covers_webapp_logs(deployment, verdict):
-    """R-LOG: Webapp rotates its web, access and error logs with logrotate."""
+    """The Webapp's logrotate configuration has a block covering its web, access and error logs; our
+    parser and `logrotate -d` find no error. The configuration is `/etc/logrotate.conf` and what it
+    includes; without it — or when it does not name the logs — the files of `/etc/logrotate.d/` read
+    on their own (an image's rotation script may hand them to logrotate directly); the evidence
+    (`found_by`) says which. Missing only when neither exists.
+
+    R-LOG: Webapp rotates its web, access and error logs with logrotate.
+    """
     for container, snapshot in snapshots(deployment, verdict, roles=("webapp",)):
         rotation = deployment.webapp_rotation(container)
         found, config = rotation.found, rotation.found.config
@@ -67,9 +74,15 @@ def test_log_001_logrotate_covers_webapp_logs(deployment, verdict):
 @check("LOG-002", "the Webapp's rotation keeps 30 files, rotates only above 20 MB, compresses, archives to "
                   "/var/log/whatsapp/archive", "medium",
        remediation="In the Webapp's logrotate block set: rotate 30, size 20M, compress, olddir /var/log/whatsapp/archive.",
-       reads=("inside_snapshots",))
+       reads=("read_inside",))
 def test_log_002_rotation_policy(deployment, verdict):
-    """R-LOG: keeps the last 30 files, rotates only above 20 MB, compresses, archives in /var/log/whatsapp/archive."""
+    """That block keeps `rotate 30`, rotates only above 20 MB (`size 20M`, or `minsize 20M` with a time
+    criterion), `compress`, `olddir /var/log/whatsapp/archive`; each deviation is named with its
+    file, line and the expected directive.
+
+    R-LOG: keeps the last 30 files, rotates only above 20 MB, compresses, archives in
+    /var/log/whatsapp/archive.
+    """
     log_dir = deployment.profile.deployment.log_dir
     expected = rules.Expected(archive=posixpath.join(log_dir, "archive"))
     for container, _ in snapshots(deployment, verdict, roles=("webapp",)):
@@ -100,9 +113,13 @@ def _by_block(covered: dict) -> dict:
 
 @check("LOG-003", "/var/log/whatsapp/archive exists and is writable in every Webapp, Coreapp and Master container",
        "medium", remediation="Create it in the container's image or volume: mkdir -p /var/log/whatsapp/archive, "
-                             "owned by the user the client runs as.", reads=("inside_snapshots",))
+                             "owned by the user the client runs as.", reads=("read_inside",))
 def test_log_003_archive_folder(deployment, verdict):
-    """R-LOG: both Webapp and Coreapp archive rotated logs in /var/log/whatsapp/archive."""
+    """`/var/log/whatsapp/archive` exists and is writable (`test -w`, nothing is written) in every
+    Webapp, Coreapp and Master.
+
+    R-LOG: both Webapp and Coreapp archive rotated logs in /var/log/whatsapp/archive.
+    """
     archive = posixpath.join(deployment.profile.deployment.log_dir, "archive")
     for container, snapshot in snapshots(deployment, verdict):
         folder = snapshot.archive
@@ -118,9 +135,14 @@ def test_log_003_archive_folder(deployment, verdict):
 
 @check("LOG-004", "no live log is far above its rotation threshold (Webapp 20 MB, Coreapp 15 MB)", "medium",
        remediation="Find why rotation stopped (logrotate not run, the Coreapp's internal rotation failing, a full "
-                   "archive folder), then run the rotation once by hand.", reads=("inside_snapshots",))
+                   "archive folder), then run the rotation once by hand.", reads=("read_inside",))
 def test_log_004_live_logs_rotated(deployment, verdict):
-    """R-LOG: Webapp rotates above 20 MB, Coreapp above 15 MB; a live log well beyond that means rotation is not happening."""
+    """No live `*.log` is above its threshold (Webapp 20 MiB, Coreapp/Master 15 MiB) ×
+    `thresholds.log_tolerance` (1.5): rotation is really happening.
+
+    R-LOG: Webapp rotates above 20 MB, Coreapp above 15 MB; a live log well beyond that means
+    rotation is not happening.
+    """
     tolerance = deployment.profile.thresholds.log_tolerance
     log_dir = deployment.profile.deployment.log_dir
     for container, snapshot in snapshots(deployment, verdict):
@@ -136,9 +158,12 @@ def test_log_004_live_logs_rotated(deployment, verdict):
 
 @check("LOG-005", "archived logs are compressed and at most 30 are kept per log", "low",
        remediation="Run the cleanup job (docker exec <container> /opt/whatsapp/bin/cleanup.sh, see CRON-002) and "
-                   "make sure rotation compresses (LOG-002).", reads=("inside_snapshots",))
+                   "make sure rotation compresses (LOG-002).", reads=("read_inside",))
 def test_log_005_archive_contents(deployment, verdict):
-    """R-LOG: rotated files are compressed and the last 30 kept; Coreapp never deletes old ones itself."""
+    """Archived files are compressed, at most 30 per log.
+
+    R-LOG: rotated files are compressed and the last 30 kept; Coreapp never deletes old ones itself.
+    """
     archive = posixpath.join(deployment.profile.deployment.log_dir, "archive")
     for container, snapshot in snapshots(deployment, verdict):
         if snapshot.archive.state != "present":

@@ -22,7 +22,10 @@ def _service(container) -> str:
        remediation="Add '- whatsappMedia:/usr/local/wamedia' under the service's volumes in docker-compose.yml "
                    "(as in Meta's files) and recreate the container.", reads=("media_mounts",))
 def test_vol_001_media_mounted(deployment, verdict):
-    """R-VOL: the media volume is mounted in the containers at /usr/local/wamedia/."""
+    """Every Webapp/Coreapp/Master container has a mount at the media path.
+
+    R-VOL: the media volume is mounted in the containers at /usr/local/wamedia/.
+    """
     media_path = deployment.profile.deployment.media_path
     for container in containers_to_check(deployment, verdict):
         mount = deployment.media_mounts[container.name]
@@ -38,7 +41,10 @@ def test_vol_001_media_mounted(deployment, verdict):
        remediation="Remove ':ro' (or read_only: true) from the media volume entry and recreate the container.",
        reads=("media_mounts",))
 def test_vol_002_media_read_write(deployment, verdict):
-    """R-VOL: every Webapp and Coreapp container must have read/write access to the media volume."""
+    """That mount is read-write.
+
+    R-VOL: every Webapp and Coreapp container must have read/write access to the media volume.
+    """
     media_path = deployment.profile.deployment.media_path
     for container in containers_to_check(deployment, verdict):
         mount = deployment.media_mounts[container.name]
@@ -57,7 +63,11 @@ def test_vol_002_media_read_write(deployment, verdict):
                    "Webapp, Coreapp and Master container, and recreate the odd ones.",
        reads=("media_mounts", "volume_options"))
 def test_vol_003_media_shared(deployment, verdict):
-    """R-VOL: one media volume, shared: media stored by one container must be found by the others."""
+    """All containers mount the same storage: one named volume, one bind path, or one network export
+    (two volumes on the same NFS/CIFS export count as the same).
+
+    R-VOL: one media volume, shared: media stored by one container must be found by the others.
+    """
     media_path = deployment.profile.deployment.media_path
     storage = {}
     for container in containers_to_check(deployment, verdict):
@@ -80,7 +90,10 @@ def test_vol_003_media_shared(deployment, verdict):
                    "on network storage, check its permissions and that every host mounts the same export.",
        reads=("media_probe",))
 def test_vol_004_live_round_trip(deployment, verdict):
-    """R-VOL: verified live, not only as configured: the containers really share the media files."""
+    """Live round trip: each container writes a probe, every other one reads it back byte-identical.
+
+    R-VOL: verified live, not only as configured: the containers really share the media files.
+    """
     running = containers_to_check(deployment, verdict, running=True)
     if not running:
         return
@@ -110,7 +123,12 @@ def test_vol_004_live_round_trip(deployment, verdict):
                    "'- whatsappMedia:/usr/local/wamedia' (no ':ro'), as Meta's files do.",
        reads=("compose_file", "media_mounts"))
 def test_vol_005_compose_declares_media(deployment, verdict):
-    """R-VOL: "to view or change the volume's path, edit docker-compose.yml" — the file must stay right too."""
+    """The compose file named by `deployment.compose_file` declares the media volume, not read-only, on
+    every waweb/wacore/master service.
+
+    R-VOL: "to view or change the volume's path, edit docker-compose.yml" — the file must stay right
+    too.
+    """
     path = deployment.profile.deployment.compose_file
     if not path:
         return verdict.skipped(deployment.name, "no compose file named in the profile (deployment.compose_file)")

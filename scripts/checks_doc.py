@@ -1,8 +1,9 @@
-"""docs/checks.md, generated from the catalogue: the sections (catalogue.py) and the checks as
-`checks/` declares them (ID, rule, severity, upgrade gate, source, remediation).
+"""docs/checks.md and README's check tables, generated from the catalogue: the sections
+(catalogue.py) and the checks as `checks/` declares them (ID, what it verifies and why — its
+docstring —, severity, upgrade gate, remediation).
 
-    python scripts/checks_doc.py            # rewrite docs/checks.md
-    python scripts/checks_doc.py --check    # exit 1 when it is stale (the test suite does this)
+    python scripts/checks_doc.py            # rewrite them
+    python scripts/checks_doc.py --check    # exit 1 when one is stale (the test suite does this)
 """
 
 from __future__ import annotations
@@ -44,18 +45,34 @@ def declared_checks(checks_dir: Path) -> list[tuple[CheckSpec, str]]:
 def render(checks: list[tuple[CheckSpec, str]]) -> str:
     parts = [HEADER]
     for section in SECTIONS:
-        mine = [(spec, doc) for spec, doc in checks if spec.section == section.marker]
-        if not mine:
-            continue
         parts.append(f"\n## {section.marker} — {section.title} ({section.rule})\n\n"
                      f"Source: *{section.source}*. Select with `-m {section.marker}`.\n\n"
-                     "| ID | rule | severity | why (the check's docstring) | when it fails |\n"
-                     "| --- | --- | --- | --- | --- |\n")
-        for spec, doc in mine:
-            mark = " †" if spec.upgrade else ""
-            parts.append(f"| {spec.id}{mark} | {_cell(spec.title)} | {spec.severity} | {_cell(doc)} | "
-                         f"{_cell(spec.remediation)} |\n")
+                     + table(checks, section.marker, why=True))
     return "".join(parts)
+
+
+def table(checks: list[tuple[CheckSpec, str]], marker: str, why: bool = False) -> str:
+    """One section's checks as a Markdown table: what each verifies (its docstring's first
+    paragraph), its severity, what to do when it fails; `why`: the rest of the docstring too."""
+    head = "| ID | verifies | severity |" + (" why |" if why else "") + " when it fails |\n"
+    rows = [head, "| --- | --- | --- |" + (" --- |" if why else "") + " --- |\n"]
+    for spec, doc in checks:
+        if spec.section != marker:
+            continue
+        verifies, _, reason = doc.partition("\n\n")
+        mark = " †" if spec.upgrade else ""
+        rows.append(f"| {spec.id}{mark} | {_cell(verifies)} | {spec.severity} |"
+                    + (f" {_cell(reason)} |" if why else "") + f" {_cell(spec.remediation)} |\n")
+    return "".join(rows)
+
+
+def readme(text: str, checks: list[tuple[CheckSpec, str]]) -> str:
+    """README.md with each section's table, between its markers, generated afresh."""
+    for section in SECTIONS:
+        begin, end = f"<!-- checks:{section.marker} -->\n", f"<!-- /checks:{section.marker} -->"
+        start, stop = text.index(begin) + len(begin), text.index(end)
+        text = text[:start] + table(checks, section.marker) + text[stop:]
+    return text
 
 
 def _cell(text: str) -> str:
@@ -69,15 +86,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="the repository (default: this script's)")
     options = parser.parse_args(argv)
     root = Path(options.root)
-    text = render(declared_checks(root / "checks"))
-    target = root / "docs" / "checks.md"
+    checks = declared_checks(root / "checks")
+    wanted = {root / "docs" / "checks.md": render(checks),
+              root / "README.md": readme((root / "README.md").read_text(), checks)}
+    stale = [path for path, text in wanted.items() if not path.exists() or path.read_text() != text]
     if options.check:
-        if not target.exists() or target.read_text() != text:
-            print(f"{target} is stale: run python scripts/checks_doc.py", file=sys.stderr)
-            return 1
-        return 0
-    target.write_text(text)
-    print(f"wrote {target}")
+        for path in stale:
+            print(f"{path} is stale: run python scripts/checks_doc.py", file=sys.stderr)
+        return 1 if stale else 0
+    for path in stale:
+        path.write_text(wanted[path])
+        print(f"wrote {path}")
     return 0
 
 

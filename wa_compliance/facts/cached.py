@@ -63,6 +63,15 @@ def fact(method=None, *, after: str | None = None):
     return declare(method) if method else declare
 
 
+def step(*, after: str):
+    """A gathering step that is not a fact (it starts work in the background): `method(prefetch)`
+    is called in its chain, after the fact `after`."""
+    def declare(method):
+        AFTER[method.__name__] = after
+        return method
+    return declare
+
+
 def gathering_chains(reads, after: dict[str, str] = AFTER) -> list[list[str]]:
     """The facts `reads` names (and those they come after), as chains to gather in the background:
     each chain starts at a fact that comes after none, then its followers in the order read.

@@ -36,7 +36,13 @@ class DeploymentFacts(HostFacts, EngineFacts, DatabaseFacts, CronFacts, ApiFacts
     def start_gathering(self, prefetch: Prefetch, reads) -> None:
         """The facts the selected checks read, in the background (see facts/prefetch.py)."""
         for chain in gathering_chains(reads):
-            prefetch.submit(*(lambda name=name: getattr(self, name) for name in chain))
+            prefetch.submit(*(lambda name=name: self._gather(name, prefetch) for name in chain))
+
+    def _gather(self, name: str, prefetch: Prefetch) -> None:
+        if isinstance(getattr(type(self), name), property):
+            getattr(self, name)              # a fact is gathered by reading it
+        else:
+            getattr(self, name)(prefetch)    # a step (@step) starts its own background work
 
     def close(self) -> None:
         """Close what the facts opened (database connections, the SSH connection); the

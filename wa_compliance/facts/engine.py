@@ -3,12 +3,9 @@ reads inside each (one exec per container), the engine's other containers and re
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
-from ..errors import FactUnavailable
 from ..transport.containers import ContainerFacts, DockerEngine
 from ..transport.ssh import DOCKER_SOCKET
-from .cached import fact, once
+from .cached import fact, once, step
 from .inside import InsideSnapshot, inside_argv, output_complete, parse_inside
 from .media import MediaMount, media_mount
 from .media_probe import MediaProbeReport, run_media_probe
@@ -67,18 +64,13 @@ class EngineFacts:
             return parse_inside(container.name, output)
         return once(self, f"_inside_{container.name}", gather)
 
-    @fact(after="containers")
-    def inside_snapshots(self) -> dict[str, InsideSnapshot | FactUnavailable]:
-        """The inside snapshot of every running container, their execs side by side."""
-        running = [c for c in self.containers if c.running]
-
-        def read(container):
-            try:
-                return self.inside(container)
-            except FactUnavailable as exc:
-                return exc
-        with ThreadPoolExecutor(max(1, len(running)), thread_name_prefix="inside") as pool:
-            return dict(zip((c.name for c in running), pool.map(read, running)))
+    @step(after="containers")
+    def read_inside(self, prefetch) -> None:
+        """Start the one exec of every running container, each as its own background step of the
+        run's shared pool (whose size bounds the execs the engine sees at once)."""
+        for container in self.containers:
+            if container.running:
+                prefetch.submit(lambda c=container: self.inside(c))
 
     @fact(after="containers")
     def engine_containers(self) -> list[dict]:

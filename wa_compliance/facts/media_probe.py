@@ -28,6 +28,7 @@ from ..errors import FactUnavailable
 # Idempotent, so that it can be run again when the engine lost its output: the name holds a
 # random token, so a file there with this exact content was written by this very probe.
 _WRITE = r"""
+echo begin
 if [ -e "$2" ]; then
   [ "$(cat -- "$2")" = "$1" ] || { echo "$2 exists with other content" >&2; exit 1; }
 else
@@ -37,6 +38,7 @@ echo written
 """
 # Arguments: the number N of probes to read, the N paths, then the paths to remove.
 _READ_AND_REMOVE = r"""
+echo begin
 n=$1; shift; i=0
 for f; do
   i=$((i+1))
@@ -163,8 +165,10 @@ def _exec_told(engine, container: str, argv: list[str], marker: str, report, aga
 
 
 def _told(output: str, marker: str) -> bool:
+    """The whole output arrived: the engine can lose its start as well as its end, and a read
+    whose first lines were lost would take the probes they named for missing."""
     lines = output.strip().splitlines()
-    return bool(lines) and lines[-1] == marker
+    return len(lines) >= 2 and lines[0] == "begin" and lines[-1] == marker
 
 
 def _side_by_side(calls) -> None:
