@@ -19,7 +19,7 @@ from wa_compliance.transport.database import CredentialsRejected, TlsFailed
                    "(see Meta's installation/db.env), readable by the auditing user, each key once.",
        reads=("db_env",))
 def test_env_001_db_env_parses(deployment, verdict):
-    """Db.env exists at `deployment.db_env`, is readable and parses.
+    """`db.env` exists at `deployment.db_env`, is readable and parses.
 
     R-ENV: the client reads its database settings from db.env, as Docker Compose parses it.
     """
