@@ -190,7 +190,7 @@ def test_env_009_database_login(deployment, verdict):
        remediation="chmod 600 db.env (owner root), and set WA_DB_PASSWORD to a unique secret of 12+ characters "
                    "on the server and in db.env, then recreate the containers.", reads=("db_env",))
 def test_env_010_secret_hygiene(deployment, verdict):
-    """Db.env not readable by others; password not `testpass`, 12+ characters.
+    """`db.env` not readable by others; password not `testpass`, 12+ characters.
 
     R-ENV: db.env holds the database password: it must not be readable by others or guessable.
     """
