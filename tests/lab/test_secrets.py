@@ -8,6 +8,7 @@ reported (an unparsable db.env, a password the server refuses); meanwhile every 
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -39,7 +40,8 @@ class CommandLines:
 
     def _watch(self):
         while not self._stop.is_set():
-            for path in Path("/proc").glob("[0-9]*/cmdline"):
+            # listed once, then read: a glob stats each entry and dies on a process that just ended
+            for path in [Path("/proc", pid, "cmdline") for pid in os.listdir("/proc") if pid.isdigit()]:
                 try:
                     line = path.read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
                 except OSError:
