@@ -51,7 +51,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 __all__ = ["CLEANUP", "CleanupCall", "CommandParseError", "ContainerView", "DockerPsFilter", "ScriptRun",
-           "cleanup_calls", "command_sites", "commands_run", "covered", "looks_like_container_id", "scripts_run"]
+           "cleanup_calls", "command_sites", "covered", "looks_like_container_id", "scripts_run"]
 
 CLEANUP = "/opt/whatsapp/bin/cleanup.sh"
 
@@ -122,22 +122,16 @@ def cleanup_calls(command: str) -> tuple[CleanupCall, ...]:
         raise CommandParseError("command nested too deeply") from None
 
 
-def commands_run(command: str) -> Iterator[tuple[str, ...]]:
+def command_sites(command: str) -> Iterator[tuple[tuple[str, ...], str]]:
     """The words of every simple command `sh` would run for this line, in order: wrappers
     (sudo, timeout, flock, su -c...) unwrapped, and the commands of `sh -c` strings, of command
     substitutions and of xargs included; words in any other position (echo's arguments, comments,
     strings) run nothing and are not commands. Each word after quote removal, its expansions as
-    written (`${HOST}`). The reader other detectors share with cleanup_calls (gc_job.py).
+    written (`${HOST}`); each command with the fragment of `command` it is in — the simple command
+    itself, or the one whose `sh -c` string or substitution holds it — so that a line can be
+    named. The reader other detectors share with cleanup_calls (gc_job.py).
 
     Raises CommandParseError only, when sh would not parse the command either."""
-    for words, _ in command_sites(command):
-        yield words
-
-
-def command_sites(command: str) -> Iterator[tuple[tuple[str, ...], str]]:
-    """commands_run's words, each with the fragment of `command` it is in: the simple command
-    itself, or the command whose `sh -c` string or substitution holds it (so that the fragment
-    can always be found in `command`, for a line number)."""
     for words, text in _sites(command):
         yield tuple(word.raw for word in words), text
 

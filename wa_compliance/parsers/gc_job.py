@@ -2,7 +2,7 @@
 
 API-driven garbage collection is `PUT /v1/services/message/gc`, usually scheduled from host
 cron with curl or wget (sometimes httpie). The command is read by the same shell reader as the
-cleanup job (cleanup_command.commands_run): only a command that runs counts — through `sh -c`,
+cleanup job (cleanup_command.command_sites): only a command that runs counts — through `sh -c`,
 `bash -c`, `su -c`, `sudo`, `timeout`, `flock` and the other wrappers, in `$( )` or xargs —
 while `echo curl ...`, a comment or a string is no call. Recognised, per command that runs:
 - curl with `-X PUT`, `-XPUT`, `--request PUT`, `--request=PUT`, or `-T/--upload-file` (curl
