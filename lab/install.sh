@@ -35,7 +35,7 @@ wait_for() {
 # chromium: tests/lab/test_report_browser.py renders the HTML reports in it, headless.
 # openssh-server: the SSH tests start their own sshd on 127.0.0.1 (lab/sshd.py); the
 # package's own service is never started.
-wanted=(docker.io docker-compose mariadb-server mariadb-client cron logrotate busybox-static chromium openssh-server)
+wanted=(docker.io docker-compose mariadb-server mariadb-client cron logrotate busybox-static chromium openssh-server openssl)
 command -v pg_ctlcluster >/dev/null 2>&1 || wanted+=(postgresql-15)
 missing=()
 for pkg in "${wanted[@]}"; do installed "$pkg" || missing+=("$pkg"); done
