@@ -12,6 +12,7 @@ host that an entry runs is read in the same round trip and followed as sh runs i
 """
 
 from wa_compliance.check import check
+from wa_compliance.facts.cron_commands import not_followed
 from wa_compliance.parsers.cleanup_command import CLEANUP
 from wa_compliance.parsers.schedule import parse_window, schedule_facts
 from wa_compliance.rules import cron as rules
@@ -70,8 +71,8 @@ def test_cron_002_every_container_cleaned(deployment, verdict):
     found = deployment.cleanup_coverage
     suggestion = _suggestion(deployment, containers)
     unreadable = [s.path for s in deployment.host_cron.sources if s.state == "unreadable"]
-    unfollowed = [(u, c.where) for c in deployment.cron_commands if not c.ignored for u in c.runs.unfollowed]
-    unknown = [u.describe(where) for u, where in unfollowed if u.unknown and u.may_hold("cleanup.sh")]
+    unfollowed = not_followed(deployment.cron_commands, "cleanup.sh")
+    unknown = [note for note, commands_unknown in unfollowed if commands_unknown]
     for container in containers:
         jobs = found.jobs.get(container.name)
         if jobs:
@@ -80,7 +81,7 @@ def test_cron_002_every_container_cleaned(deployment, verdict):
             continue
         why = [f"{j.where} would, but cron ignores that file: {j.ignored}" for j in found.ignored.get(container.name, [])]
         why += [s.describe() for s in found.stale if container.name in s.likely]
-        why += [u.describe(where) for u, where in unfollowed if not u.unknown]
+        why += [note for note, commands_unknown in unfollowed if not commands_unknown]
         message = f"no cron entry runs {CLEANUP} in {container.name}" + (f" ({'; '.join(why)})" if why else "")
         if unreadable:
             verdict.error(container.name, f"{message}, but {', '.join(unreadable)} could not be read: "

@@ -153,7 +153,7 @@ def _use_tls(lab: Lab, requirement: str, files: dict[str, str | None]) -> None:
         if source is None:
             continue
         content = (lab.server.tls_dir / source).read_text()
-        for container in (name for names in lab.container_names().values() for name in names):
+        for container in lab.cleanup_containers():          # every container of the deployment
             exec_in(container, f"mkdir -p {CERTS_DIR} && cat > {path} && chmod 600 {path}", stdin=content)
 
 

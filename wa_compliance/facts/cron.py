@@ -3,7 +3,6 @@ and which of the deployment's containers the cleanup entries reach."""
 
 from __future__ import annotations
 
-
 from ..errors import FactUnavailable
 from ..parsers.cleanup_command import ContainerView
 from ..parsers.cron_flavour import ignored_by_all

@@ -20,7 +20,7 @@ from __future__ import annotations
 import posixpath
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..parsers.cleanup_command import CommandParseError, ScriptRun, scripts_run
@@ -89,6 +89,14 @@ class CronCommands:
         return f"{self.entry.source}:{self.entry.line}"
 
 
+def not_followed(commands: Iterable[CronCommands], word: str) -> list[tuple[str, bool]]:
+    """Each script an entry cron runs could not be followed, described with its chain, and whether
+    its commands are unknown (else cron cannot run it); an unknown one only when it may hold `word`
+    (what the caller looks for), and none from files cron ignores."""
+    return [(u.describe(cron.where), u.unknown) for cron in commands if not cron.ignored
+            for u in cron.runs.unfollowed if not u.unknown or u.may_hold(word)]
+
+
 def follow(command: str, files: Mapping[str, HostFile], depth: int = SCRIPT_DEPTH) -> EntryCommands:
     """The command and every script it runs, depth-first, each script once per chain."""
     bodies: list[Body] = []
@@ -109,12 +117,11 @@ def follow(command: str, files: Mapping[str, HostFile], depth: int = SCRIPT_DEPT
             if found is None or found.state == "binary" or run.path in chain:
                 continue             # a program (or a loop back): nothing to follow
             problem = _problem(run, found)
-            mentions = None if found.content is None else _mentions(found.content, files)
+            if len(chain) == depth and not problem:
+                problem = f"is more than {depth} scripts deep: not followed", True
             if problem:
+                mentions = None if found.content is None else _mentions(found.content, files)
                 unfollowed.append(Unfollowed(where, run.path, *problem, mentions=mentions))
-            elif len(chain) == depth:
-                unfollowed.append(Unfollowed(where, run.path, f"is more than {depth} scripts deep: not followed", True,
-                                             mentions))
             else:
                 text = found.content.decode("utf-8", "replace")
                 visit(Body(text, run.path, where), (*chain, run.path))

@@ -10,7 +10,6 @@ from ..errors import FactUnavailable
 from ..transport.database import DatabaseSession, DbLogin, DbTls, ServerInfo, TableSize, TlsFailed
 from .cached import fact
 
-
 ENGINES = ("MYSQL", "PGSQL")
 TLS_VARIABLES = ("WA_DB_SSL_CA", "WA_DB_SSL_CERT", "WA_DB_SSL_KEY")
 
@@ -122,7 +121,6 @@ class DatabaseFacts:
             rows = self.db_session.exact_count(found.database, found.table)
             return TableSize(found.database, found.table, rows, "SELECT COUNT(*) (--exact-counts)")
         return found
-
 
     @property
     def database_namespace(self) -> tuple[tuple, str]:

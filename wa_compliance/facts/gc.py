@@ -16,6 +16,7 @@ from ..errors import FactUnavailable
 from ..parsers.gc_job import GC_PATH, GcCommandError, gc_calls
 from ..parsers.schedule import parse_window, schedule_facts
 from .cached import fact
+from .cron_commands import not_followed
 
 
 class SizeClass(str, Enum):
@@ -151,12 +152,6 @@ def _gc_calls(text):
         return ()                             # sh would not run it either
 
 
-def _unfollowed(deployment):
-    """Scripts cron entries run that could not be followed: where a GC call may hide."""
-    return tuple(u.describe(c.where) for c in deployment.cron_commands if not c.ignored for u in c.runs.unfollowed
-                 if not u.unknown or u.may_hold(GC_PATH))
-
-
 def gather_gc_facts(deployment) -> GcFacts:
     """The facts GC-002..006 decide on, with where each came from."""
     thresholds = deployment.profile.thresholds
@@ -166,7 +161,8 @@ def gather_gc_facts(deployment) -> GcFacts:
         size=size_class(rows.value if rows else None, thresholds.large_table_rows, thresholds.very_large_table_rows),
         rows=rows, pass_through=pass_through, auto_gc=auto_gc, rps=_traffic(deployment),
         jobs=_api_jobs(deployment), api_gc_rps=thresholds.api_gc_rps, unknown_settings=unknown,
-        unfollowed=_unfollowed(deployment))
+        # scripts cron entries run that could not be followed: where a GC call may hide
+        unfollowed=tuple(note for note, _ in not_followed(deployment.cron_commands, GC_PATH)))
 
 
 class GarbageCollectionFacts:
