@@ -123,9 +123,11 @@ def _scripted_job(lab: Lab, gc_script: bool) -> None:
             "# message garbage collection through the API: tokens expire, so log in first",
             "set -euo pipefail",
             f"API={lab.api_url}",
-            f'TOKEN=$(curl -sk -X POST -u "{api_server.USERNAME}:$(cat {password})" "$API/v1/users/login" |',
+            "# the password and the token reach curl on its standard input (-K -), never a command line",
+            f'TOKEN=$(printf \'user = "{api_server.USERNAME}:%s"\\n\' "$(cat {password})" |',
+            '        curl -sk -K - -X POST "$API/v1/users/login" |',
             "        python3 -c 'import json, sys; print(json.load(sys.stdin)[\"users\"][0][\"token\"])')",
-            'curl -sk -X PUT -H "Authorization: Bearer $TOKEN" "$API/v1/services/message/gc"',
+            'printf \'header = "Authorization: Bearer %s"\\n\' "$TOKEN" | curl -sk -K - -X PUT "$API/v1/services/message/gc"',
         ]) + "\n")
     nightly = host_cron.write_script(lab.scripts_dir / "wa-nightly.sh", "\n".join([
         "#!/bin/sh",

@@ -159,7 +159,7 @@ def test_gc_004_follows_the_scripts_a_job_runs(biz, audit, tmp_path):
     assert sent == [("POST", "/v1/users/login", 200), ("PUT", "/v1/services/message/gc", 200)], sent
     result = outcome(run, "GC-004")
     assert result["outcome"] == "pass", result
-    assert f"{biz.gc_cron_file}:6 → {nightly}:3 → {gc}:7 calls the GC endpoint at 03:00 every day" in result["message"]
+    assert f"{biz.gc_cron_file}:6 → {nightly}:3 → {gc}:9 calls the GC endpoint at 03:00 every day" in result["message"]
     with biz.deviation("gc.high_traffic"), biz.deviation("gc.api_job_script_missing"):
         run = audit_gc(audit, biz, tmp_path)
     result = outcome(run, "GC-004")
