@@ -6,43 +6,38 @@
 >>> policy.rotate.value, policy.criterion.value, policy.rotates_only_above(), policy.compress.value
 (4, 'size', 20971520, True)
 
-The reference is logrotate 3.21.0 (Debian 12): ``readConfigFile()`` in its
-config.c (github.com/logrotate/logrotate), a character-level state machine
-that this module follows step for step, quirks included, because a
-compliance verdict must be the one the real tool would act on.  Each was
-checked against ``logrotate -d``:
+The reference is logrotate 3.21.0 (Debian 12): ``readConfigFile()`` in its config.c
+(github.com/logrotate/logrotate), a character-level state machine that this module follows step
+for step, quirks included, because a compliance verdict must be the one the real tool would act
+on.  Each was checked against ``logrotate -d``:
 
-* Built-in defaults (``readAllConfigPaths``): ``rotate 0``, and no time
-  criterion at all: a log is rotated once it reaches 1 MiB (``size 1M``).
-* A block copies the global settings in effect when its ``{`` opens; later
-  globals do not reach it.  ``size`` and ``hourly``/``daily``/``weekly``/
-  ``monthly``/``yearly`` set one criterion: the last one wins.
-* Values run to the end of the line: ``rotate 30 # keep`` is a bad count.
-  Flags do not: ``compress missingok`` sets both, ``compress # c`` is fine.
-* Size units are ``k``, ``K``, ``M`` and ``G`` only (``20MB``, ``20m`` are
-  errors); numbers are read by strtoul with base 0 (``0x10k``, octal ``010``).
-* An error inside a block drops the whole block ("found error in ...,
-  skipping"): logrotate skips to the next ``}`` found at the start of a line,
-  so an indented ``}`` is missed and the following blocks are swallowed too.
-  An error at global level ends the reading of that file.  When an included
-  file had any error, the global settings it made are rolled back.
-* CRLF files: a ``\\r`` where a keyword may start is an error, so a ``{\\r``
-  drops its block and a blank ``\\r\\n`` line ends the file.
-* A file may end inside a block: logrotate silently keeps that block
-  (we report it all the same).
-* Duplicates: a log named by an earlier block is not taken by a later one
-  ("duplicate log entry"), so the first block that names a log governs it.
-* Includes nest at most 16 deep (``MAX_NESTING``); that limit is logrotate's
-  only guard against include loops.  Directory includes read the entries in
-  byte order, skipping taboo extensions (``.dpkg-old``, ``~``, ...).  A loop
-  through a directory of several files makes logrotate read exponentially
-  many files; we stop after ``MAX_FILE_READS`` and report it.
+* Built-in defaults (``readAllConfigPaths``): ``rotate 0``, and no time criterion at all: a log
+  is rotated once it reaches 1 MiB (``size 1M``).
+* A block copies the global settings in effect when its ``{`` opens; later globals do not reach
+  it.  ``size`` and ``hourly``/``daily``/``weekly``/``monthly``/``yearly`` set one criterion:
+  the last one wins.
+* Values run to the end of the line: ``rotate 30 # keep`` is a bad count.  Flags do not:
+  ``compress missingok`` sets both, ``compress # c`` is fine.
+* Size units are ``k``, ``K``, ``M`` and ``G`` only (``20MB``, ``20m`` are errors); numbers are
+  read by strtoul with base 0 (``0x10k``, octal ``010``).
+* An error inside a block drops the whole block ("found error in ..., skipping"): logrotate
+  skips to the next ``}`` found at the start of a line, so an indented ``}`` is missed and the
+  following blocks are swallowed too.  An error at global level ends the reading of that file.
+  When an included file had any error, the global settings it made are rolled back.
+* CRLF files: a ``\\r`` where a keyword may start is an error, so a ``{\\r`` drops its block
+  and a blank ``\\r\\n`` line ends the file.
+* A file may end inside a block: logrotate silently keeps that block (we report it all the same).
+* Duplicates: a log named by an earlier block is not taken by a later one ("duplicate log
+  entry"), so the first block that names a log governs it.
+* Includes nest at most 16 deep (``MAX_NESTING``); that limit is logrotate's only guard against
+  include loops.  Directory includes read the entries in byte order, skipping taboo extensions
+  (``.dpkg-old``, ``~``, ...).  A loop through a directory of several files makes logrotate read
+  exponentially many files; we stop after ``MAX_FILE_READS`` and report it.
 
-What needs the audited machine itself is not done here: patterns are not
-expanded against its files (a pattern matches like glob(3) in `LogBlock.matches`),
-``olddir`` is not checked to exist, users and groups are not resolved, file
-owners and modes are not checked (logrotate ignores group/world-writable
-files), and ``~/`` is taken as root's home.
+What needs the audited machine itself is not done here: patterns are not expanded against its
+files (a pattern matches like glob(3) in `LogBlock.matches`), ``olddir`` is not checked to exist,
+users and groups are not resolved, file owners and modes are not checked (logrotate ignores
+group/world-writable files), and ``~/`` is taken as root's home.
 """
 
 from __future__ import annotations
@@ -55,15 +50,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-__all__ = [
-    "LogBlock",
-    "LogrotateConfig",
-    "LogrotateParseError",
-    "Policy",
-    "Setting",
-    "parse_logrotate",
-    "parse_size",
-]
+__all__ = ["LogBlock", "LogrotateConfig", "LogrotateParseError", "Policy", "Setting", "parse_logrotate",
+           "parse_size"]
 
 # logrotate expands ~/ with $HOME; it runs from root's cron or systemd timer.
 ROOT_HOME = "/root"
@@ -124,15 +112,11 @@ class Policy:
     def rotates_only_above(self) -> int | None:
         """Bytes below which a file is never rotated, or None when files of any size may be.
 
-        logrotate.c findNeedRotating(): a file above ``maxsize`` is always
-        rotated; otherwise the size criterion rotates at ``size`` bytes and a
-        time criterion rotates at its time, held back below ``minsize``.
-        A 0 means unset there, as in logrotate.  ``notifempty`` is not considered.
-        """
-        if self.criterion.value == "size":
-            floor = self.size.value
-        else:
-            floor = self.minsize.value or None
+        logrotate.c findNeedRotating(): a file above ``maxsize`` is always rotated; otherwise the
+        size criterion rotates at ``size`` bytes and a time criterion rotates at its time, held
+        back below ``minsize``.  A 0 means unset there, as in logrotate.  ``notifempty`` is not
+        considered."""
+        floor = self.size.value if self.criterion.value == "size" else self.minsize.value or None
         if floor is not None and self.maxsize.value:
             floor = min(floor, self.maxsize.value + 1)
         return floor or None
@@ -142,8 +126,7 @@ class Policy:
         olddir = self.olddir.value
         if olddir is None:
             return None
-        olddir = posixpath.join(posixpath.dirname(log_path), _expand_home(olddir))
-        return posixpath.normpath(olddir)
+        return posixpath.normpath(posixpath.join(posixpath.dirname(log_path), _expand_home(olddir)))
 
 
 @dataclass(frozen=True)
@@ -174,19 +157,15 @@ class LogrotateConfig:
         return next((block for block in self.blocks if block.matches(log_path)), None)
 
 
-def parse_logrotate(
-    main_path: str,
-    files: Mapping[str, bytes | None],
-    directories: Mapping[str, Sequence[str]] = {},
-) -> LogrotateConfig:
+def parse_logrotate(main_path: str, files: Mapping[str, bytes | None],
+                    directories: Mapping[str, Sequence[str]] = {}) -> LogrotateConfig:
     """Parse main_path and everything it includes.
 
-    files: path -> content (None = exists but unreadable); a path absent from
-    both maps does not exist.  directories: directory path -> names of its
-    entries, for ``include DIR`` (an entry that is itself a directory is
-    skipped, as logrotate skips anything but regular files).
-    Raises LogrotateParseError only when main_path is missing or unreadable;
-    every other problem goes to ``.problems`` and reading goes on as in logrotate.
+    files: path -> content (None = exists but unreadable); a path absent from both maps does not
+    exist.  directories: directory path -> names of its entries, for ``include DIR`` (an entry
+    that is itself a directory is skipped, as logrotate skips anything but regular files).
+    Raises LogrotateParseError only when main_path is missing or unreadable; every other problem
+    goes to ``.problems`` and reading goes on as in logrotate.
     """
     reader = _Reader(files, directories)
     main = posixpath.normpath(main_path)
@@ -196,18 +175,13 @@ def parse_logrotate(
         if reader.files[main] is None:
             raise LogrotateParseError(main_path, 0, f"failed to open config file {main_path}: Permission denied")
     reader.read_path(main, _builtin_settings(), cwd="", where=(main, 0))
-    return LogrotateConfig(
-        blocks=tuple(block.freeze() for block in reader.reachable()),
-        files_read=tuple(reader.files_read),
-        problems=tuple(reader.problems),
-    )
+    return LogrotateConfig(tuple(block.freeze() for block in reader.reachable()), tuple(reader.files_read),
+                           tuple(reader.problems))
 
 
 def parse_size(text: str) -> int:
     """Bytes of a ``size``/``minsize``/``maxsize`` value: "512", "100k", "100K", "20M", "1G".
-
-    Raises LogrotateParseError(path="", line=0, ...) with logrotate's message otherwise.
-    """
+    Raises LogrotateParseError(path="", line=0, ...) with logrotate's message otherwise."""
     if not text:
         raise LogrotateParseError("", 0, "argument expected after size")
     try:
@@ -217,26 +191,15 @@ def parse_size(text: str) -> int:
 
 
 # --- settings -----------------------------------------------------------------
-
 _POLICY_FIELDS = ("rotate", "criterion", "size", "minsize", "maxsize", "compress", "olddir", "missingok")
 
 
 def _builtin_settings() -> dict[str, Setting]:
     """config.c readAllConfigPaths(): the defaults before any directive."""
-    values = {
-        "rotate": 0,
-        "criterion": "size",
-        "size": 1024 * 1024,
-        "minsize": None,
-        "maxsize": None,
-        "compress": False,
-        "olddir": None,
-        "missingok": False,
-        # Not policy, but they decide how later directives are read.
-        "ignoreduplicates": False,
-        "su_user": None,
-        "su_group": None,
-    }
+    values = {"rotate": 0, "criterion": "size", "size": 1024 * 1024, "minsize": None, "maxsize": None,
+              "compress": False, "olddir": None, "missingok": False,
+              # Not policy, but they decide how later directives are read.
+              "ignoreduplicates": False, "su_user": None, "su_group": None}
     return {name: Setting(value) for name, value in values.items()}
 
 
@@ -254,11 +217,8 @@ class _Block:
 
 
 # --- files and includes -------------------------------------------------------
-
-
 class _Reader:
     """What logrotate keeps across files: the blocks, taboo list and include depth."""
-
     def __init__(self, files: Mapping[str, bytes | None], directories: Mapping[str, Sequence[str]]):
         self.files = {posixpath.normpath(path): data for path, data in files.items()}
         self.directories = {posixpath.normpath(path): names for path, names in directories.items()}
@@ -282,10 +242,8 @@ class _Reader:
             self.cut = None
 
     def read_path(self, path: str, settings: dict[str, Setting], cwd: str, where: tuple[str, int]) -> bool:
-        """config.c readConfigPath(): read a file or directory; True if it had an error.
-
-        ``where`` is the include directive (or the main file) that problems are reported at.
-        """
+        """config.c readConfigPath(): read a file or directory; True if it had an error. ``where``
+        is the include directive (or the main file) that problems are reported at."""
         path = posixpath.normpath(posixpath.join(cwd, path))
         if path in self.directories:
             return self._read_directory(path, settings, where)
@@ -326,10 +284,9 @@ class _Reader:
     def _roll_back(self, block: _Block, was_last: bool) -> None:
         """An include inside a block failed: copyLogInfo() restored the block from its backup.
 
-        The backup holds no pattern or files, and holds the block's list link as
-        it was: if the block was last then, the blocks appended since (and any
-        appended later) fall off the list logrotate walks.
-        """
+        The backup holds no pattern or files, and holds the block's list link as it was: if the
+        block was last then, the blocks appended since (and any appended later) fall off the list
+        logrotate walks."""
         block.patterns, block.files = (), []
         if was_last and self.blocks[-1] is not block:
             self.cut = block
@@ -381,15 +338,12 @@ class _Abort(Exception):
 
 
 # --- one file: config.c readConfigFile() ----------------------------------------
-
-
 class _FileParser:
     """logrotate's state machine over one file.
 
-    Each state method gets the position of the character to examine and
-    returns the next one; like the C loop (``start++`` after each step), a
-    step often consumes one character past what it looked at.
-    """
+    Each state method gets the position of the character to examine and returns the next one;
+    like the C loop (``start++`` after each step), a step often consumes one character past what
+    it looked at."""
 
     def __init__(self, reader: _Reader, path: str, text: str, defaults: dict[str, Setting], cwd: str):
         self.reader, self.path, self.text, self.defaults, self.cwd = reader, path, text, defaults, cwd
@@ -620,8 +574,8 @@ class _FileParser:
 
 
 # --- directives ---------------------------------------------------------------
-# A handler gets the parser, the word, its position and the position after it,
-# and returns where reading goes on.
+# A handler gets the parser, the word, its position and the position after it, and returns where
+# reading goes on.
 
 _Handler = Callable[[_FileParser, str, int, int], int]
 _Apply = Callable[[_FileParser, str, str, int], None]
@@ -631,7 +585,6 @@ def _switch(setting: str, value: object) -> _Handler:
     def handler(parser: _FileParser, word: str, pos: int, end: int) -> int:
         parser.set(setting, value, pos)
         return end + 1
-
     return handler
 
 
@@ -640,27 +593,22 @@ def _accept(parser: _FileParser, word: str, pos: int, end: int) -> int:
 
 
 def _with_value(label: str, apply: _Apply, required: bool = True) -> _Handler:
-    """A directive whose value is the rest of the line after blanks and an optional '='.
-
-    Without a value logrotate complains, and fails only where ``required``.
-    """
+    """A directive whose value is the rest of the line after blanks and an optional '='; without
+    one logrotate complains, and fails only where ``required``."""
 
     def handler(parser: _FileParser, word: str, pos: int, end: int) -> int:
         value, after = parser.isolate_value(end, label, pos)
         if value is None:
             return parser.raise_error(end) if required else end + 1
         return _applied(parser, word, value, pos, after, apply)
-
     return handler
 
 
 def _with_line(apply: _Apply) -> _Handler:
     """A directive that takes the rest of the line as it is, possibly empty."""
-
     def handler(parser: _FileParser, word: str, pos: int, end: int) -> int:
         value, after = parser.isolate_line(end)
         return _applied(parser, word, value, pos, after, apply)
-
     return handler
 
 
@@ -696,24 +644,20 @@ def _apply_size(parser: _FileParser, word: str, value: str, pos: int) -> None:
 
 def _count(label: str) -> _Apply:
     """start, minage, maxage, shredcycles: (int)strtoul(), at least 0."""
-
     def apply(parser: _FileParser, word: str, value: str, pos: int) -> None:
         number, rest = _strtox(value)
         if rest or _wrap(_unsigned(number), 32) < 0:
             raise _BadValue(f"bad {label} '{value}'")
-
     return apply
 
 
 def _path(label: str, setting: str | None = None) -> _Apply:
     """readPath(): every character printable and not blank."""
-
     def apply(parser: _FileParser, word: str, value: str, pos: int) -> None:
         if any(not char.isprintable() or char in " \ufffd" for char in value):
             raise _BadValue(f"bad {label} path {value}")
         if setting:
             parser.set(setting, value, pos)
-
     return apply
 
 
@@ -841,21 +785,15 @@ _DIRECTIVES: dict[str, _Handler] = {
     "minage": _with_value("minage count", _count("minimum age")),
     "maxage": _with_value("maxage count", _count("maximum age")),
     "shredcycles": _with_value("shred cycles", _count("shred cycles")),
-    **{
-        flag: _accept
-        for flag in (
-            "delaycompress", "nodelaycompress", "shred", "noshred", "allowhardlink",
-            "noallowhardlink", "sharedscripts", "nosharedscripts", "copytruncate",
-            "nocopytruncate", "renamecopy", "norenamecopy", "copy", "nocopy", "ifempty",
-            "notifempty", "dateext", "nodateext", "dateyesterday", "datehourago",
-            "mailfirst", "maillast", "nocreate", "nocreateolddir", "nomail",
-        )
-    },
+    **{flag: _accept for flag in (
+        "delaycompress", "nodelaycompress", "shred", "noshred", "allowhardlink", "noallowhardlink",
+        "sharedscripts", "nosharedscripts", "copytruncate", "nocopytruncate", "renamecopy", "norenamecopy",
+        "copy", "nocopy", "ifempty", "notifempty", "dateext", "nodateext", "dateyesterday", "datehourago",
+        "mailfirst", "maillast", "nocreate", "nocreateolddir", "nomail")},
 }
 
 
 # --- C library behaviour ------------------------------------------------------
-
 _C_NUMBER = re.compile(r"[ \t\n\v\f\r]*([+-]?)(?:0[xX]([0-9a-fA-F]+)|(0[0-7]*)|([1-9][0-9]*))")
 _C_OCTAL = re.compile(r"[ \t\n\v\f\r]*[+-]?[0-7]+")  # sscanf %ho
 _C_STRING = re.compile(r"[ \t\n\v\f\r]*([^ \t\n\v\f\r]{1,199})")  # sscanf %199s
@@ -874,9 +812,7 @@ def _strtox(text: str) -> tuple[int, str]:
 
 def _unsigned(number: int) -> int:
     """strtoul(): negative numbers wrap, too large ones clamp to ULONG_MAX."""
-    if abs(number) >= 2**64:
-        return 2**64 - 1
-    return number % 2**64
+    return 2**64 - 1 if abs(number) >= 2**64 else number % 2**64
 
 
 def _wrap(number: int, bits: int) -> int:
@@ -914,10 +850,8 @@ def _scanf_strings(text: str) -> tuple[list[str], bool]:
 
 
 def _popt_split(text: str) -> list[str] | None:
-    """poptParseArgvString(): shell-like words with '' "" and \\; None where popt fails.
-
-    popt fails on a trailing backslash and when there is no word at all.
-    """
+    """poptParseArgvString(): shell-like words with '' "" and \\; None where popt fails (on a
+    trailing backslash, and when there is no word at all)."""
     words, current, quote, pos = [], [], "", 0
     while pos < len(text):
         char = text[pos]
