@@ -1,55 +1,50 @@
 """Crontabs read as Debian's cron reads them.
 
-The reference is the cron that Debian bookworm ships, vixie cron 3.0pl1 with
-Debian's patches (3.0pl1-162): user.c load_user() reads a file line by line
-with env.c load_env() and entry.c load_entry(), on top of misc.c's
-skip_comments() and get_string(); do_command.c cuts the command at '%'. This
-module ports those functions, so what is accepted or rejected here is what
-that cron accepts or rejects (checked against the C code and `crontab -n`):
+The reference is the cron that Debian bookworm ships, vixie cron 3.0pl1 with Debian's patches
+(3.0pl1-162): user.c load_user() reads a file line by line with env.c load_env() and entry.c
+load_entry(), on top of misc.c's skip_comments() and get_string(); do_command.c cuts the command
+at '%'. This module ports those functions, so what is accepted or rejected here is what that
+cron accepts or rejects (checked against the C code and `crontab -n`):
 
-* Blank lines and lines whose first non-blank character is '#' are skipped.
-  Blanks are spaces and tabs only: a line holding just "\\r" (a CRLF file's
-  empty line) is a job line with a bad minute.
-* A line is first tried as an environment setting ``NAME = value``: spaces
-  around '=' are optional, matching quotes around the value (or the name)
-  keep leading blanks, but trailing whitespace goes even inside quotes
-  (strdtb()), and a second pair of quotes is stripped too: A="'x'" is x.
-  ``MAILTO=`` with nothing after the '=' is *not* a setting (write
-  ``MAILTO=""``), so it is read as a job line and rejected. Settings apply to
-  the lines below them; setting a name again replaces its value in place.
-* Otherwise the line is a job: five fields (minute 0-59, hour 0-23,
-  day-of-month 1-31, month 1-12 or jan-dec, day-of-week 0-7 or sun-sat, 0 and
-  7 both Sunday) or one of @reboot @yearly @annually @monthly @weekly @daily
-  @midnight @hourly (lower case only); then, in /etc/crontab and
-  /etc/cron.d, a user name; then the command, to the end of the line.
-* A field is a list of ``*``, ``N`` or ``N-M``, each of the last two
-  optionally ``/STEP`` (STEP > 0); ``N/STEP`` is refused (Debian patch). Names
-  are case-insensitive and work anywhere a number does, ranges and steps
-  included (``mon-fri/2``), in spite of crontab(5). A range whose end is below
-  its start is accepted and selects nothing. Once a field has been read, cron
-  skips whatever non-blank text follows it: ``5;x`` is minute 5, and
-  ``1#2`` is every Monday (cronsim would read the second Monday). Numbers go
-  through C's atoi(), so 4294967296 is read as 0. L, W and ? are rejected.
-* In a user crontab, a command starting with '*' is refused (a sixth time
-  field), and a job line with no command is a job with an empty command.
-* In the command, the first '%' not preceded by a backslash ends the command
-  and the rest is the job's standard input, where each further '%' becomes a
-  newline; the backslash of ``\\%`` and ``\\\\`` is removed (Debian patch
-  "Handle escapes in job input"). A trailing "\\r" stays in the command.
+* Blank lines and lines whose first non-blank character is '#' are skipped. Blanks are spaces
+  and tabs only: a line holding just "\\r" (a CRLF file's empty line) is a job line with a bad
+  minute.
+* A line is first tried as an environment setting ``NAME = value``: spaces around '=' are
+  optional, matching quotes around the value (or the name) keep leading blanks, but trailing
+  whitespace goes even inside quotes (strdtb()), and a second pair of quotes is stripped too:
+  A="'x'" is x. ``MAILTO=`` with nothing after the '=' is *not* a setting (write
+  ``MAILTO=""``), so it is read as a job line and rejected. Settings apply to the lines below
+  them; setting a name again replaces its value in place.
+* Otherwise the line is a job: five fields (minute 0-59, hour 0-23, day-of-month 1-31, month
+  1-12 or jan-dec, day-of-week 0-7 or sun-sat, 0 and 7 both Sunday) or one of @reboot @yearly
+  @annually @monthly @weekly @daily @midnight @hourly (lower case only); then, in /etc/crontab
+  and /etc/cron.d, a user name; then the command, to the end of the line.
+* A field is a list of ``*``, ``N`` or ``N-M``, each of the last two optionally ``/STEP``
+  (STEP > 0); ``N/STEP`` is refused (Debian patch). Names are case-insensitive and work anywhere
+  a number does, ranges and steps included (``mon-fri/2``), in spite of crontab(5). A range
+  whose end is below its start is accepted and selects nothing. Once a field has been read,
+  cron skips whatever non-blank text follows it: ``5;x`` is minute 5, and ``1#2`` is every
+  Monday (cronsim would read the second Monday). Numbers go through C's atoi(), so 4294967296
+  is read as 0. L, W and ? are rejected.
+* In a user crontab, a command starting with '*' is refused (a sixth time field), and a job
+  line with no command is a job with an empty command.
+* In the command, the first '%' not preceded by a backslash ends the command and the rest is
+  the job's standard input, where each further '%' becomes a newline; the backslash of ``\\%``
+  and ``\\\\`` is removed (Debian patch "Handle escapes in job input"). A trailing "\\r"
+  stays in the command.
 * A command of 999 bytes or more is refused ("command too long").
-* A NUL byte ends the text cron's get_string() reads (it looks characters up
-  with strchr(), which finds the terminating NUL): what follows it on the
-  line is read as if it started a new line.
+* A NUL byte ends the text cron's get_string() reads (it looks characters up with strchr(),
+  which finds the terminating NUL): what follows it on the line is read as if it started a new
+  line.
 
-Cron reads a crontab, or ignores all of it. It loads nothing from a file
-with one rejected line (user.c: "Syntax error, this crontab file will be
-ignored"), a last line without its newline ("Missing newline before EOF"), or
-a job or setting past line 10003. `parse_crontab` reports each rejected line
-in ``errors`` and the first reason in ``ignored``, and still lists every job
+Cron reads a crontab, or ignores all of it. It loads nothing from a file with one rejected line
+(user.c: "Syntax error, this crontab file will be ignored"), a last line without its newline
+("Missing newline before EOF"), or a job or setting past line 10003. `parse_crontab` reports
+each rejected line in ``errors`` and the first reason in ``ignored``, and still lists every job
 it could read, so a caller can name a job that exists but never runs.
 
-One rule depends on the host and is left to the caller: the user of a
-system crontab line must exist (getpwnam), or the line is rejected too.
+One rule depends on the host and is left to the caller: the user of a system crontab line must
+exist (getpwnam), or the line is rejected too.
 """
 
 from __future__ import annotations
@@ -59,17 +54,8 @@ import stat
 from dataclasses import dataclass
 from typing import NamedTuple
 
-__all__ = [
-    "KEYWORDS",
-    "CronEntry",
-    "CronFields",
-    "CronParseError",
-    "Crontab",
-    "cron_d_ignored_reason",
-    "parse_crontab",
-    "parse_field",
-    "parse_schedule",
-]
+__all__ = ["KEYWORDS", "CronEntry", "CronFields", "CronParseError", "Crontab", "cron_d_ignored_reason",
+           "parse_crontab", "parse_field", "parse_schedule"]
 
 # Limits from cron.h.
 MAX_COMMAND = 1000
@@ -81,15 +67,8 @@ NHEADER_LINES = 3
 # @keywords (entry.c) and the five fields each one stands for. @daily sets no
 # '*' flag in cron, but with every day selected that changes nothing.
 KEYWORDS: dict[str, str | None] = {
-    "reboot": None,
-    "yearly": "0 0 1 1 *",
-    "annually": "0 0 1 1 *",
-    "monthly": "0 0 1 * *",
-    "weekly": "0 0 * * 0",
-    "daily": "0 0 * * *",
-    "midnight": "0 0 * * *",
-    "hourly": "0 * * * *",
-}
+    "reboot": None, "yearly": "0 0 1 1 *", "annually": "0 0 1 1 *", "monthly": "0 0 1 * *",
+    "weekly": "0 0 * * 0", "daily": "0 0 * * *", "midnight": "0 0 * * *", "hourly": "0 * * * *"}
 
 
 class CronParseError(ValueError):
@@ -158,13 +137,8 @@ class _Field(NamedTuple):
 _MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 # cron.h DowNames ends with a second "Sun" (7); the first match wins, so "sun" is 0.
 _DOW_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_FIELDS = (
-    _Field("minute", 0, 59),
-    _Field("hour", 0, 23),
-    _Field("day-of-month", 1, 31),
-    _Field("month", 1, 12, _MONTH_NAMES),
-    _Field("day-of-week", 0, 7, _DOW_NAMES),
-)
+_FIELDS = (_Field("minute", 0, 59), _Field("hour", 0, 23), _Field("day-of-month", 1, 31),
+           _Field("month", 1, 12, _MONTH_NAMES), _Field("day-of-week", 0, 7, _DOW_NAMES))
 # get_number() collects isalnum() characters; cron's locales classify no byte above 0x7f.
 _WORD = re.compile(r"[0-9A-Za-z]*")
 _BLANKS = re.compile(r"[ \t]+")  # cron's Skip_Blanks(): nothing else separates fields
@@ -172,10 +146,8 @@ _BLANKS = re.compile(r"[ \t]+")  # cron's Skip_Blanks(): nothing else separates 
 
 def parse_field(token: str, field: int) -> frozenset[int]:
     """The values one field allows (entry.c get_list()); ValueError if cron rejects it.
-
-    ``field`` is 0 for minute up to 4 for day-of-week. Text after a complete
-    list is ignored, as cron's Skip_Nonblanks() does.
-    """
+    ``field`` is 0 for minute up to 4 for day-of-week. Text after a complete list is ignored, as
+    cron's Skip_Nonblanks() does."""
     spec = _FIELDS[field]
     values: set[int] = set()
     pos = _range(token, 0, spec, values)
@@ -230,9 +202,7 @@ def _bad(spec: _Field, token: str) -> ValueError:
 
 def parse_schedule(schedule: str) -> CronFields | None:
     """The fields of a schedule as CronEntry.schedule holds it; None for @reboot.
-
-    Raises ValueError with cron's complaint ("bad hour: '24'") if cron rejects it.
-    """
+    Raises ValueError with cron's complaint ("bad hour: '24'") if cron rejects it."""
     text = schedule.strip(" \t")
     if text.startswith("@"):
         if text[1:] not in KEYWORDS:
@@ -243,14 +213,11 @@ def parse_schedule(schedule: str) -> CronFields | None:
     tokens = _BLANKS.split(text)
     if len(tokens) != 5:
         raise ValueError(f"a schedule has five fields or an @keyword, not {schedule!r}")
-    minutes, hours, days, months, weekdays = (parse_field(t, n) for n, t in enumerate(tokens))
-    return CronFields(
-        minutes, hours, days, months, weekdays, tokens[2].startswith("*"), tokens[4].startswith("*")
-    )
+    fields = (parse_field(token, number) for number, token in enumerate(tokens))
+    return CronFields(*fields, tokens[2].startswith("*"), tokens[4].startswith("*"))
 
 
 # --- reading a file as cron does ----------------------------------------------------
-
 _EOF = -1
 _NL, _SP, _TAB, _HASH, _AT, _STAR = b"\n \t#@*"
 _TO_EOL = re.compile(b"[\n\0]")
@@ -327,9 +294,9 @@ class _Rejected(Exception):
 def parse_crontab(text: str | bytes, source: str, system: bool) -> Crontab:
     """Read a crontab as cron does; every problem is reported, nothing is raised.
 
-    ``system`` is True for /etc/crontab and /etc/cron.d/* (a user field after
-    the schedule), False for a user's crontab. Bytes are decoded as UTF-8 with
-    errors="replace" for the strings returned; limits are counted in bytes.
+    ``system`` is True for /etc/crontab and /etc/cron.d/* (a user field after the schedule), False
+    for a user's crontab. Bytes are decoded as UTF-8 with errors="replace" for the strings
+    returned; limits are counted in bytes.
     """
     data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
     lines = text.split("\n") if isinstance(text, str) else _decode(data).split("\n")
@@ -386,9 +353,8 @@ def _skip_past_line(reader: _Reader, line: int) -> None:
         pass
 
 
-def _load_entry(
-    reader: _Reader, system: bool, source: str, environment: dict[bytes, bytes], lines: list[str]
-) -> CronEntry:
+def _load_entry(reader: _Reader, system: bool, source: str, environment: dict[bytes, bytes],
+                lines: list[str]) -> CronEntry:
     """entry.c load_entry(): one job, or _Rejected with cron's complaint."""
     reader.skip_comments()
     line = reader.line
@@ -403,16 +369,10 @@ def _load_entry(
     if ch == _EOF:
         raise _Rejected("bad command: no newline after it")
     command, stdin = _split_command(cmd)
-    return CronEntry(
-        source=source,
-        line=line,
-        schedule=schedule,
-        user=user,
-        command=_decode(command),
-        stdin=None if stdin is None else _decode(stdin),
-        environment=tuple((_decode(name), _decode(value)) for name, value in environment.items()),
-        raw=lines[line - 1],
-    )
+    settings = tuple((_decode(name), _decode(value)) for name, value in environment.items())
+    return CronEntry(source=source, line=line, schedule=schedule, user=user, command=_decode(command),
+                     stdin=None if stdin is None else _decode(stdin), environment=settings,
+                     raw=lines[line - 1])
 
 
 def _read_schedule(reader: _Reader) -> tuple[str, int]:
@@ -532,7 +492,6 @@ def _job_input(text: bytes) -> bytes:
 
 
 # --- /etc/cron.d file names and modes -----------------------------------------------
-
 # database.c valid_name(): run-parts' rules, plain or with cron -l (--lsbsysinit).
 _CLASSIC_NAME = re.compile(r"[a-zA-Z0-9_-]+")
 _LSB_HIERARCHICAL = re.compile(r"_?([a-z0-9_.]+-)+[a-z0-9]+")
@@ -540,24 +499,16 @@ _LSB_DPKG_LEFTOVER = re.compile(r"[a-z0-9-].*dpkg-(old|dist)", re.DOTALL)
 _LSB_TRADITIONAL = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
-def cron_d_ignored_reason(
-    name: str,
-    mode: int | None = None,
-    uid: int | None = None,
-    *,
-    nlink: int | None = None,
-    lsbsysinit: bool = False,
-) -> str | None:
+def cron_d_ignored_reason(name: str, mode: int | None = None, uid: int | None = None, *,
+                          nlink: int | None = None, lsbsysinit: bool = False) -> str | None:
     """Why Debian cron skips /etc/cron.d/NAME, or None if it reads it.
 
-    cron(8) DEBIAN SPECIFIC and database.c: the name must follow run-parts'
-    rules (only letters, digits, '_' and '-': 'wa-cleanup.cron' and 'job~' are
-    skipped; with ``cron -l``, set in /etc/default/cron, the LSB names of
-    ``run-parts --lsbsysinit``); the file must be owned by root, a regular
-    file, not writable by group or others, and have one hard link. ``mode``,
-    ``uid`` and ``nlink`` are those of os.stat() (cron follows a symlink, but
-    then also wants the link itself owned by root). The mode and owner rules
-    hold for /etc/crontab too.
+    cron(8) DEBIAN SPECIFIC and database.c: the name must follow run-parts' rules (only letters,
+    digits, '_' and '-': 'wa-cleanup.cron' and 'job~' are skipped; with ``cron -l``, set in
+    /etc/default/cron, the LSB names of ``run-parts --lsbsysinit``); the file must be owned by
+    root, a regular file, not writable by group or others, and have one hard link. ``mode``,
+    ``uid`` and ``nlink`` are those of os.stat() (cron follows a symlink, but then also wants the
+    link itself owned by root). The mode and owner rules hold for /etc/crontab too.
     """
     if name.startswith("."):
         return f"cron skips {name!r}: the name starts with '.'"
