@@ -34,6 +34,21 @@ class EnvFileError(WaComplianceError):
         super().__init__(f"{self.path}:{line}: {problem}")
 
 
+def yaml_problem(exc: BaseException, text: str) -> tuple[int | None, str]:
+    """What PyYAML (or its loader) raised over `text`, as its line and a one-line problem."""
+    import yaml
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        problem = " ".join(str(exc.problem or exc.context or "not valid YAML").split())
+        return mark.line + 1 if mark else None, f"invalid YAML: {problem}"
+    if isinstance(exc, yaml.reader.ReaderError):
+        character = chr(exc.character) if isinstance(exc.character, int) else exc.character
+        return text[:exc.position].count("\n") + 1, f"invalid YAML: character {character!r} is not allowed"
+    if isinstance(exc, RecursionError):
+        return None, "invalid YAML: nested too deeply"
+    return None, f"invalid YAML: {' '.join(str(exc).split())}"
+
+
 class FactUnavailable(WaComplianceError):
     """A fact could not be gathered (host, engine, file, database unreachable).
 

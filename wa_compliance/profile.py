@@ -7,8 +7,31 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import difflib
+import functools
+import math
+import re
+import types
+import typing
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from wa_compliance import profile_schema
+from wa_compliance.errors import ProfileError, UsageError, yaml_problem
+
+PROFILE_SUFFIXES = (".yaml", ".yml")
+
+_YAML = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_YAML + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_KIND = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+         dt.date: "a date (YYYY-MM-DD)"}
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_INVALID = object()        # a scalar PyYAML itself cannot construct (2026-02-30, !!int abc)
 
 
 @dataclass(frozen=True)
@@ -102,33 +125,6 @@ class Profile:
     waivers: list[Waiver] = field(default_factory=list)
 
 
-# --- loading: see load_profile / resolve_host / available_profiles below ---
-
-import dataclasses
-import difflib
-import functools
-import math
-import re
-import types
-import typing
-from pathlib import Path
-
-import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-
-from wa_compliance import profile_schema
-from wa_compliance.errors import ProfileError, UsageError
-
-PROFILE_SUFFIXES = (".yaml", ".yml")
-
-_YAML = "tag:yaml.org,2002:"
-_SCALAR_TAGS = {_YAML + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
-_KIND = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
-         dt.date: "a date (YYYY-MM-DD)"}
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_INVALID = object()        # a scalar PyYAML itself cannot construct (2026-02-30, !!int abc)
-
-
 def load_profile(path: str | Path) -> Profile:
     """Read one profile strictly: any problem is a ProfileError naming file, line and key.
 
@@ -205,18 +201,8 @@ def _compose(text: str, shown: str) -> Node | None:
     """The YAML node tree: safe composition only, nothing is constructed or executed."""
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = " ".join(str(exc.problem or exc.context or "not valid YAML").split())
-        raise ProfileError(shown, mark.line + 1 if mark else None, f"invalid YAML: {problem}") from None
-    except yaml.reader.ReaderError as exc:
-        line = text[:exc.position].count("\n") + 1
-        character = chr(exc.character) if isinstance(exc.character, int) else exc.character
-        raise ProfileError(shown, line, f"invalid YAML: character {character!r} is not allowed") from None
-    except yaml.YAMLError as exc:
-        raise ProfileError(shown, None, f"invalid YAML: {' '.join(str(exc).split())}") from None
-    except RecursionError:
-        raise ProfileError(shown, None, "invalid YAML: nested too deeply") from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise ProfileError(shown, *yaml_problem(exc, text)) from None
 
 
 class _Reader:
