@@ -14,23 +14,21 @@
 
 What is Ansible's and what is ours:
 
-* the format is told from the text: YAML when what ``yaml.safe_load`` gives
-  (``SafeLoader``, no other loader) is a mapping of group names to
-  mappings, INI otherwise;
+* the format is told from the text: YAML when what ``yaml.safe_load`` gives (``SafeLoader``, no
+  other loader) is a mapping of group names to mappings, INI otherwise;
 * INI follows the ``ini`` plugin line by line: ``[group]``, ``[group:vars]``,
-  ``[group:children]``, hosts before any section in ``ungrouped``, host lines
-  split with ``shlex`` (an unquoted ``#`` ends the line), values typed with
-  ``ast.literal_eval`` when it accepts them (tuples and sets become lists, as
-  Ansible makes them), a ``[g:vars]`` or child group never declared refused;
-* YAML follows the ``yaml`` plugin: ``hosts`` / ``vars`` / ``children`` per
-  group, any other key refused (Ansible only warns: a typo must not pass);
-* both: host ranges (``web[01:10:2]``, ``db-[a:c]``), ``host:port`` giving
-  ``ansible_port``, and variables merged in Ansible's order: groups sorted by
-  depth, then ``ansible_group_priority``, then name; host variables last;
-* refused although Ansible would pass them: unknown keys in YAML groups,
-  host names that are empty or hold whitespace or control characters,
-  names that YAML types as numbers, ``!vault`` values (SafeLoader knows no
-  such tag).
+  ``[group:children]``, hosts before any section in ``ungrouped``, host lines split with
+  ``shlex`` (an unquoted ``#`` ends the line), values typed with ``ast.literal_eval`` when it
+  accepts them (tuples and sets become lists, as Ansible makes them), a ``[g:vars]`` or child
+  group never declared refused;
+* YAML follows the ``yaml`` plugin: ``hosts`` / ``vars`` / ``children`` per group, any other key
+  refused (Ansible only warns: a typo must not pass);
+* both: host ranges (``web[01:10:2]``, ``db-[a:c]``), ``host:port`` giving ``ansible_port``, and
+  variables merged in Ansible's order: groups sorted by depth, then ``ansible_group_priority``,
+  then name; host variables last;
+* refused although Ansible would pass them: unknown keys in YAML groups, host names that are
+  empty or hold whitespace or control characters, names that YAML types as numbers, ``!vault``
+  values (SafeLoader knows no such tag).
 
 Every problem is an InventoryError naming the file and, when known, the line.
 """
@@ -50,12 +48,12 @@ from pathlib import Path
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from .errors import UsageError
+from .errors import UsageError, yaml_problem
 
 __all__ = ["InventoryError", "InventoryHost", "parse_inventory", "read_inventory", "select"]
 
-# Far above any real inventory; they only stop a one-line range or a YAML
-# alias bomb from eating the machine.
+# Far above any real inventory; they only stop a one-line range or a YAML alias bomb from eating
+# the machine.
 _MAX_HOSTS_PER_PATTERN = 100_000
 _MAX_MEMBERSHIPS = 1_000_000
 _MAX_YAML_GROUP_ENTRIES = 100_000
@@ -64,8 +62,8 @@ _YAML_TAG = "tag:yaml.org,2002:"
 # Ansible's own patterns (plugins/inventory/ini.py): a section header, and a group name line.
 _INI_SECTION = re.compile(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$")
 _INI_GROUP_NAME = re.compile(r"^([^:\]\s]+)\s*(?:#.*)?$")
-# host:port and [host]:port (parsing/utils/addresses.py); the host part must
-# then look like a host name or an address, else the whole text is the name.
+# host:port and [host]:port (parsing/utils/addresses.py); the host part must then look like a host
+# name or an address, else the whole text is the name.
 _HOST_PORT = re.compile(r"^((?:[^:\[\]]|\[[^\]]*\])*):([0-9]+)$")
 _BRACKETED_HOST_PORT = re.compile(r"^\[(.+)\]:([0-9]+)$")
 _PLAIN_HOST = re.compile(r"^(?:[\w.-]|\[[^\]]*\])+$")
@@ -122,10 +120,10 @@ def parse_inventory(text: str, source: str) -> list[InventoryHost]:
 def select(hosts: list[InventoryHost], limit: str | None) -> list[InventoryHost]:
     """Ansible's --limit, simple form, keeping the order of `hosts`.
 
-    Patterns are separated by commas (or by colons when there is no comma);
-    each matches host names and group names with fnmatch wildcards. `!p`
-    excludes, `&p` intersects; with only exclusions, they apply to all hosts.
-    Nothing matching gives [] (the caller says so). None or '' selects all.
+    Patterns are separated by commas (or by colons when there is no comma); each matches host
+    names and group names with fnmatch wildcards. `!p` excludes, `&p` intersects; with only
+    exclusions, they apply to all hosts. Nothing matching gives [] (the caller says so). None or
+    '' selects all.
 
     >>> hosts = [InventoryHost("a1", {}, ("all", "app")), InventoryHost("d1", {}, ("all", "db"))]
     >>> [h.name for h in select(hosts, "app:d*")], [h.name for h in select(hosts, "!app")]
@@ -140,12 +138,9 @@ def select(hosts: list[InventoryHost], limit: str | None) -> list[InventoryHost]
     wanted = [p for p in patterns if p[0] not in "!&"]
     required = [p[1:] for p in patterns if p[0] == "&"]
     excluded = [p[1:] for p in patterns if p[0] == "!"]
-    return [
-        host for host in hosts
-        if (not wanted or any(_matches(host, p) for p in wanted))
-        and all(_matches(host, p) for p in required)
-        and not any(_matches(host, p) for p in excluded)
-    ]
+    return [host for host in hosts
+            if (not wanted or any(_matches(host, p) for p in wanted))
+            and all(_matches(host, p) for p in required) and not any(_matches(host, p) for p in excluded)]
 
 
 def _matches(host: InventoryHost, pattern: str) -> bool:
@@ -153,8 +148,6 @@ def _matches(host: InventoryHost, pattern: str) -> bool:
 
 
 # --- format detection ---------------------------------------------------------
-
-
 def _parse(text: str, source: str) -> list[InventoryHost]:
     text = text.removeprefix("\ufeff")
     root, data, yaml_problem = _safe_load(text, source)
@@ -164,8 +157,8 @@ def _parse(text: str, source: str) -> list[InventoryHost]:
             if walk_problem is not None:
                 raise walk_problem
             return inventory.build(source)
-        # Not a YAML inventory, so INI gets its chance; should INI fail too,
-        # the YAML reason is kept in case the file looks like YAML.
+        # Not a YAML inventory, so INI gets its chance; should INI fail too, the YAML reason is
+        # kept in case the file looks like YAML.
         if yaml_problem is None or yaml_problem.line is None:
             not_inventory = InventoryError(source, None, "not a YAML inventory")
             yaml_problem = walk_problem or yaml_problem or not_inventory
@@ -181,10 +174,7 @@ def _parse(text: str, source: str) -> list[InventoryHost]:
 
 def _safe_load(text: str, source: str) -> tuple[Node | None, object, InventoryError | None]:
     """The node tree, and the data yaml.safe_load returns (the same steps, same SafeLoader).
-
-    Done by hand only to keep the nodes, whose marks give line numbers, and
-    to parse the text once.
-    """
+    Done by hand only to keep the nodes, whose marks give line numbers, and to parse the text once."""
     loader, root = None, None
     try:
         loader = yaml.SafeLoader(text)  # its reader already refuses some characters
@@ -211,19 +201,10 @@ def _looks_like_yaml(text: str) -> bool:
 
 
 def _yaml_error(exc: Exception, text: str, source: str) -> InventoryError:
-    if isinstance(exc, yaml.MarkedYAMLError):
-        mark = exc.problem_mark or exc.context_mark
-        problem = " ".join(str(exc.problem or exc.context or "not valid YAML").split())
-        if "!vault" in problem:
-            problem += " (vault-encrypted values are not supported)"
-        return InventoryError(source, mark.line + 1 if mark else None, f"invalid YAML: {problem}")
-    if isinstance(exc, yaml.reader.ReaderError):
-        line = text[:exc.position].count("\n") + 1
-        character = chr(exc.character) if isinstance(exc.character, int) else exc.character
-        return InventoryError(source, line, f"invalid YAML: character {_quote(character)} is not allowed")
-    if isinstance(exc, RecursionError):
-        return InventoryError(source, None, "invalid YAML: nested too deeply")
-    return InventoryError(source, None, f"invalid YAML: {' '.join(str(exc).split())}")
+    line, problem = yaml_problem(exc, text)
+    if isinstance(exc, yaml.MarkedYAMLError) and "!vault" in problem:
+        problem += " (vault-encrypted values are not supported)"
+    return InventoryError(source, line, problem)
 
 
 def _decode(data: bytes, source: str) -> str:
@@ -245,8 +226,6 @@ def _decode(data: bytes, source: str) -> str:
 
 
 # --- what both formats build ----------------------------------------------------
-
-
 class _Problem(Exception):
     """A problem whose line the caller knows."""
 
@@ -393,8 +372,6 @@ def _describe(value: object) -> str:
 
 
 # --- host patterns (both formats) -----------------------------------------------
-
-
 def _expand_host_pattern(pattern: str) -> tuple[list[str], int | None]:
     """Host names and port of a host entry: 'web[1:3]:2222' -> web1..web3, 2222."""
     pattern_only, port = _split_port(pattern)
@@ -500,8 +477,6 @@ class _NumberRange:
 
 
 # --- INI ------------------------------------------------------------------------
-
-
 @dataclass
 class _Pending:
     """[g:vars], or g listed as a child, before g is declared (Ansible's pending_declarations)."""
@@ -628,8 +603,6 @@ def _as_ansible_types(value: object) -> object:
 
 
 # --- YAML -----------------------------------------------------------------------
-
-
 def _try_read_yaml(root: Node, source: str) -> tuple[_Inventory | None, InventoryError | None]:
     # A fresh constructor: the one that built `data` may have stopped half way.
     constructor = yaml.SafeLoader("")
