@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab import cron, dbenv, deviations, ports, profiles, registry
+from lab import cron, dbenv, deviations, hosts, ports, profiles, registry
 from lab.api import USER_ENV, password_env, USERNAME, ApiConfig, ApiServer
 from lab.commands import run
 from lab.compose import OVERRIDE_FILE, ComposeProject, media_entry, render_override
@@ -331,6 +331,7 @@ class Lab:
             self._down()
 
     def _down(self) -> None:
+        hosts.stop_all(self.dir / "hosts")      # a deployment of simulated hosts (lab/cluster.py)
         self.cron_file.unlink(missing_ok=True)
         self.gc_cron_file.unlink(missing_ok=True)
         self.api_server.stop()

@@ -33,9 +33,10 @@ wait_for() {
 
 # --- packages: apt-get update only when something is missing --------------------------
 # chromium: tests/lab/test_report_browser.py renders the HTML reports in it, headless.
+# sshfs: the simulated hosts of lab/cluster.py mount their shared media storage with it.
 # openssh-server: the SSH tests start their own sshd on 127.0.0.1 (lab/sshd.py); the
 # package's own service is never started.
-wanted=(docker.io docker-compose mariadb-server mariadb-client cron logrotate busybox-static chromium openssh-server openssl)
+wanted=(docker.io docker-compose mariadb-server mariadb-client cron logrotate busybox-static chromium openssh-server openssl sshfs)
 command -v pg_ctlcluster >/dev/null 2>&1 || wanted+=(postgresql-15)
 missing=()
 for pkg in "${wanted[@]}"; do installed "$pkg" || missing+=("$pkg"); done

@@ -25,16 +25,19 @@ HOST_ALIAS = "lab-ssh"
 
 
 class SshServer:
-    def __init__(self, folder: Path, port: int | None = None, user: str = "root"):
+    def __init__(self, folder: Path, port: int | None = None, user: str = "root",
+                 address: str = "127.0.0.1", client_key: Path | None = None):
         self.folder = Path(folder)
         self.port = port or ports.reserve(self.folder)
         self.user = user
+        self.address = address
+        self._client_key = Path(client_key) if client_key else None   # shared by several servers
         self._process: subprocess.Popen | None = None
 
     # --- files -----------------------------------------------------------------------------
     @property
     def client_key(self) -> Path:
-        return self.folder / "id_ed25519"
+        return self._client_key or self.folder / "id_ed25519"
 
     @property
     def client_config(self) -> Path:
@@ -47,7 +50,7 @@ class SshServer:
 
     @property
     def target(self) -> str:
-        return f"ssh://{self.user}@127.0.0.1:{self.port}"
+        return f"ssh://{self.user}@{self.address}:{self.port}"
 
     def accepted_connections(self) -> int:
         """Connections sshd authenticated since it started (LogLevel VERBOSE logs each)."""
@@ -57,11 +60,15 @@ class SshServer:
             return 0
 
     # --- life cycle ------------------------------------------------------------------------
-    def start(self) -> None:
+    def prepare(self) -> None:
+        """Keys and configuration files, for `start` or for a process that runs sshd itself."""
         self.folder.mkdir(parents=True, exist_ok=True)
         os.chmod(self.folder, 0o700)
         self._keys()
         self._write_configs()
+
+    def start(self) -> None:
+        self.prepare()
         # privilege separation needs this folder; Debian's package makes it only at boot
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
         # -D: stays in the foreground, so the test owns the process; -e off: log to the file
@@ -77,7 +84,7 @@ class SshServer:
                 return
             time.sleep(0.05)
         self.stop()
-        raise LabError(f"sshd did not listen on 127.0.0.1:{self.port} within 10s")
+        raise LabError(f"sshd did not listen on {self.address}:{self.port} within 10s")
 
     def stop(self) -> None:
         if self._process and self._process.poll() is None:
@@ -92,25 +99,26 @@ class SshServer:
     def _answers(self) -> bool:
         import socket
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as connection:
+            with socket.create_connection((self.address, self.port), timeout=0.5) as connection:
                 return connection.recv(4).startswith(b"SSH-")
         except OSError:
             return False
 
     def _keys(self) -> None:
         for key in (self.folder / "host_ed25519", self.client_key):
+            key.parent.mkdir(parents=True, exist_ok=True)
             if not key.exists():
                 subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "wa-lab",
                                 "-f", str(key)], check=True, stdout=subprocess.DEVNULL)
         (self.folder / "authorized_keys").write_text(self.client_key.with_suffix(".pub").read_text())
         host_key = (self.folder / "host_ed25519.pub").read_text().split()
         (self.folder / "known_hosts").write_text(
-            f"[127.0.0.1]:{self.port} {host_key[0]} {host_key[1]}\n")
+            f"[{self.address}]:{self.port} {host_key[0]} {host_key[1]}\n")
 
     def _write_configs(self) -> None:
         folder = self.folder
         (folder / "sshd_config").write_text(f"""\
-ListenAddress 127.0.0.1
+ListenAddress {self.address}
 Port {self.port}
 HostKey {folder}/host_ed25519
 AuthorizedKeysFile {folder}/authorized_keys
@@ -122,11 +130,12 @@ UsePAM no
 StrictModes no
 AllowTcpForwarding yes
 AllowStreamLocalForwarding yes
+Subsystem sftp /usr/lib/openssh/sftp-server
 LogLevel DEBUG1
 """)
         (folder / "ssh_config").write_text(f"""\
-Host {HOST_ALIAS} 127.0.0.1
-    HostName 127.0.0.1
+Host {HOST_ALIAS} {self.address}
+    HostName {self.address}
     Port {self.port}
     User {self.user}
     IdentityFile {self.client_key}

@@ -36,6 +36,7 @@ META_SHA256 = {
     "postgres/docker-compose.yml": "140cf427ffb1fa0131f2c8287cc469aac5c10f1437bb109f0565289b99f4c8e9",
     "postgres/multiconnect-compose.yml":
         "8a3e57459e5c99ed15d6103ee68b5dad62fb7efc649cb5995fe0d2d99886cc43",
+    "prod-multiconnect-compose.yml": "62d0f0a2022c50bcb53a3466bbcdaef99d80fddadbc32e141a857e9badbd6bcd",
 }
 
 
