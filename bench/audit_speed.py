@@ -17,7 +17,7 @@ Each audit runs --runs times (default 3); the median is printed. Goals: audit/fl
 the single lab, `-n 2` fleet <= 0.65x serial, cost growing linearly with containers.
 
 The audit measures the API's request rate between two readings at least 1 s apart
-(facts/traffic.py) unless the profile declares `traffic.peak_rps`; both are shown.
+(facts/api.py) unless the profile declares `traffic.peak_rps`; both are shown.
 
     python bench/audit_speed.py [--runs 3] [--keep]
 

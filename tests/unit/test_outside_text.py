@@ -46,7 +46,7 @@ from wa_compliance.facts.deployment import DeploymentFacts
 from wa_compliance.facts.gc import _settings
 from wa_compliance.facts.host_cron import CronSource, HostCron, HostFile, read_host_cron
 from wa_compliance.facts.inside import InsideSnapshot, parse_inside
-from wa_compliance.facts.traffic import requests_served
+from wa_compliance.facts.api import requests_served
 from wa_compliance.inventory import InventoryError, parse_inventory
 from wa_compliance.parsers.gc_job import GcCommandError, gc_calls
 from wa_compliance.profile import load_profile
