@@ -7,33 +7,18 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from . import history, html_report, json_report, junit_report
-from .common import HostRun, Scrubber
+from .common import HostRun, Scrubber, atomic_write
 
 __all__ = ["HostRun", "write_reports"]
 
 
-def _write(path: Path, text: str) -> None:
-    """Whole or not at all: a full disk leaves no half report for CI to pick up."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8", newline="")
-        os.replace(temporary, path)
-    except OSError:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
 def write_reports(run: HostRun, reports_dir: str | Path, secrets: Iterable[str] = ()) -> Path:
-    """Write one host's three report files into a new run folder, point `latest` at it,
-    and return the folder.
-
-    Every string written passes the scrub: each non-empty secret becomes `***`.
-    """
+    """Write one host's three report files into a new run folder, point `latest` at it, and
+    return the folder. Every string written passes the scrub: each non-empty secret becomes `***`."""
     scrubber = Scrubber(secrets)
     clean = scrubber.run(run)
     folder = history.host_dir(reports_dir, run.host)
@@ -47,8 +32,9 @@ def write_reports(run: HostRun, reports_dir: str | Path, secrets: Iterable[str] 
         changes.note = scrubber.text(changes.note)
 
     run_dir = history.make_run_dir(folder, clean.started)
-    _write(run_dir / json_report.FILENAME, json_report.render(clean))
-    _write(run_dir / junit_report.FILENAME, junit_report.render(clean))
-    _write(run_dir / html_report.FILENAME, html_report.render(clean, changes))
+    # each file whole or not at all: a full disk leaves no half report for CI to pick up
+    atomic_write(run_dir / json_report.FILENAME, json_report.render(clean))
+    atomic_write(run_dir / junit_report.FILENAME, junit_report.render(clean))
+    atomic_write(run_dir / html_report.FILENAME, html_report.render(clean, changes))
     history.point_latest(folder, run_dir)
     return run_dir

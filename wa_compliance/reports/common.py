@@ -17,7 +17,7 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 from ..model import Outcome, Result, Severity
@@ -144,9 +144,7 @@ class Scrubber:
             return value.isoformat()
         if isinstance(value, bytes):
             return self.text(value.decode("utf-8", "replace"))
-        if isinstance(value, PurePath):
-            return self.text(str(value))
-        return self.text(str(value))
+        return self.text(str(value))            # paths, and whatever else: as text
 
     def _number(self, number: int | float) -> Any:
         if isinstance(number, float) and not math.isfinite(number):
@@ -157,26 +155,15 @@ class Scrubber:
 
     def result(self, result: Result) -> Result:
         return dataclasses.replace(
-            result,
-            id=self.text(result.id),
-            title=self.text(result.title),
-            section=self.text(result.section),
-            severity=Severity.parse(str(result.severity)),
-            subject=self.text(result.subject),
-            outcome=Outcome(str(result.outcome)),
-            message=self.text(result.message),
-            remediation=self.text(result.remediation),
-            host=self.text(result.host),
-            evidence=self.value(result.evidence),
-            waiver=None if result.waiver is None else self.value(result.waiver),
-        )
+            result, id=self.text(result.id), title=self.text(result.title),
+            section=self.text(result.section), severity=Severity.parse(str(result.severity)),
+            subject=self.text(result.subject), outcome=Outcome(str(result.outcome)),
+            message=self.text(result.message), remediation=self.text(result.remediation),
+            host=self.text(result.host), evidence=self.value(result.evidence),
+            waiver=None if result.waiver is None else self.value(result.waiver))
 
     def run(self, run: HostRun) -> HostRun:
-        return HostRun(
-            host=self.text(run.host),
-            profile=self.text(run.profile),
-            started=as_utc(run.started),
-            finished=as_utc(run.finished),
-            tool_version=self.text(run.tool_version),
-            results=[self.result(r) for r in run.results],
-        )
+        return HostRun(host=self.text(run.host), profile=self.text(run.profile),
+                       started=as_utc(run.started), finished=as_utc(run.finished),
+                       tool_version=self.text(run.tool_version),
+                       results=[self.result(r) for r in run.results])
