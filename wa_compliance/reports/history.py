@@ -140,13 +140,11 @@ def index(entries: Iterable[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
 
 def _line(now: dict[str, Any] | None, before: dict[str, Any] | None) -> dict[str, Any]:
     shown = now or before or {}
-    return {
-        "id": shown.get("id", ""), "subject": shown.get("subject", ""),
-        "title": shown.get("title", ""), "severity": shown.get("severity", ""),
-        "message": shown.get("message", ""),
-        "outcome": now.get("outcome") if now else None,
-        "previous_outcome": before.get("outcome") if before else None,
-    }
+    return {"id": shown.get("id", ""), "subject": shown.get("subject", ""),
+            "title": shown.get("title", ""), "severity": shown.get("severity", ""),
+            "message": shown.get("message", ""),
+            "outcome": now.get("outcome") if now else None,
+            "previous_outcome": before.get("outcome") if before else None}
 
 
 def _ordered(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -22,8 +22,6 @@ FILENAME = "report.html"
 TEMPLATE = "report.html.j2"
 
 
-
-
 # -- header and summary -----------------------------------------------------------------
 def duration(started: dt.datetime, finished: dt.datetime) -> str:
     seconds = max(0, round((finished - started).total_seconds()))
@@ -85,13 +83,11 @@ def pretty_evidence(evidence: Any) -> str | None:
 
 
 def row(result: Result, anchor: str | None = None) -> dict[str, Any]:
-    return {
-        "id": result.id, "title": result.title, "section": result.section,
-        "severity": str(result.severity), "subject": result.subject,
-        "outcome": str(result.outcome), "message": result.message,
-        "remediation": result.remediation, "evidence": pretty_evidence(result.evidence),
-        "waiver": result.waiver, "anchor": anchor,
-    }
+    return {"id": result.id, "title": result.title, "section": result.section,
+            "severity": str(result.severity), "subject": result.subject,
+            "outcome": str(result.outcome), "message": result.message,
+            "remediation": result.remediation, "evidence": pretty_evidence(result.evidence),
+            "waiver": result.waiver, "anchor": anchor}
 
 
 def by_id(results: list[Result]) -> list[Result]:
@@ -159,17 +155,14 @@ def skipped(results: list[Result]) -> list[dict[str, Any]]:
 def context(run: HostRun, changes: Changes) -> dict[str, Any]:
     counts = summarize(run.results)
     rows = matrix(run.results)
-    return {
-        "host": run.host, "profile": run.profile, "tool_version": run.tool_version,
-        "started": iso_utc(run.started), "finished": iso_utc(run.finished),
-        "duration": duration(run.started, run.finished),
-        "status": status(counts), "counts": counts, "score": score(counts),
-        "severities": [str(s) for s in SEVERITIES_DESC], "matrix": rows,
-        "severity_totals": severity_totals(rows),
-        "failures": failures(run.results), "sections": grouped(run.results),
-        "waivers": waivers(run.results, run.started), "skipped": skipped(run.results),
-        "changes": changes,
-    }
+    return {"host": run.host, "profile": run.profile, "tool_version": run.tool_version,
+            "started": iso_utc(run.started), "finished": iso_utc(run.finished),
+            "duration": duration(run.started, run.finished),
+            "status": status(counts), "counts": counts, "score": score(counts),
+            "severities": [str(s) for s in SEVERITIES_DESC], "matrix": rows,
+            "severity_totals": severity_totals(rows), "failures": failures(run.results),
+            "sections": grouped(run.results), "waivers": waivers(run.results, run.started),
+            "skipped": skipped(run.results), "changes": changes}
 
 
 def render(run: HostRun, changes: Changes) -> str:

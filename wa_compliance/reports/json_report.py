@@ -21,16 +21,9 @@ def entry(result: Result) -> dict[str, Any]:
 
 
 def document(run: HostRun) -> dict[str, Any]:
-    return {
-        "schema": SCHEMA,
-        "host": run.host,
-        "profile": run.profile,
-        "started": iso_utc(run.started),
-        "finished": iso_utc(run.finished),
-        "tool_version": run.tool_version,
-        "summary": summarize(run.results),
-        "results": [entry(r) for r in run.results],
-    }
+    return {"schema": SCHEMA, "host": run.host, "profile": run.profile, "started": iso_utc(run.started),
+            "finished": iso_utc(run.finished), "tool_version": run.tool_version,
+            "summary": summarize(run.results), "results": [entry(r) for r in run.results]}
 
 
 def render(run: HostRun) -> str:

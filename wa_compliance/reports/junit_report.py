@@ -22,8 +22,7 @@ _NOT_XML = re.compile(
     "|[\U0001fffe-\U0001ffff\U0002fffe-\U0002ffff\U0003fffe-\U0003ffff\U0004fffe-\U0004ffff"
     "\U0005fffe-\U0005ffff\U0006fffe-\U0006ffff\U0007fffe-\U0007ffff\U0008fffe-\U0008ffff"
     "\U0009fffe-\U0009ffff\U000afffe-\U000affff\U000bfffe-\U000bffff\U000cfffe-\U000cffff"
-    "\U000dfffe-\U000dffff\U000efffe-\U000effff\U000ffffe-\U000fffff\U0010fffe-\U0010ffff]"
-)
+    "\U000dfffe-\U000dffff\U000efffe-\U000effff\U000ffffe-\U000fffff\U0010fffe-\U0010ffff]")
 
 
 def xml_safe(text: str) -> str:
@@ -31,10 +30,8 @@ def xml_safe(text: str) -> str:
 
 
 def unique_names(run: HostRun) -> list[str]:
-    """`<host> <ID> <subject>` per result; a repeated name gets ` #2`, ` #3`...
-
-    GitLab keeps only the first testcase of a given name, so no two may share one.
-    """
+    """`<host> <ID> <subject>` per result; a repeated name gets ` #2`, ` #3`... (GitLab keeps
+    only the first testcase of a given name, so no two may share one)."""
     taken: set[str] = set()
     names = []
     for result in run.results:
@@ -91,8 +88,8 @@ def suite(run: HostRun) -> TestSuite:
 
 
 def render_suites(suites: Iterable[TestSuite]) -> str:
-    # not pretty-printed: minidom's pretty printer turns newlines in attributes
-    # (failure messages) into spaces
+    # not pretty-printed: minidom's pretty printer turns newlines in attributes (failure messages)
+    # into spaces
     text = to_xml_report_string(list(suites), prettyprint=False)
     # junit-xml writes `disabled` on <testsuites>/<testsuite>, an attribute the JUnit schema
     # Jenkins and pytest use (junit-10.xsd) does not define; it is always 0 here. Values never
