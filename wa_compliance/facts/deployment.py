@@ -74,7 +74,6 @@ class DeploymentFacts(HostFacts, EngineFacts, DatabaseFacts, CronFacts, ApiFacts
         return [name for name in names if name]
 
 
-
 def _raw_passwords(facts: DeploymentFacts) -> list[str]:
     # An unparsable db.env still holds the password: scrub what looks like it.
     try:

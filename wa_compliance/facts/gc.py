@@ -103,12 +103,9 @@ def _or_declared(from_api, key, value, api_problem):
     if from_api is not None:
         return from_api, None
     why = api_problem or "GET /v1/settings/application answered without it"
-    known = _declared(key, value, why)
-    return known, (None if known else why)
-
-
-def _declared(key, value, why):
-    return None if value is None else Known(value, f"declared in the profile ({key}); {why}")
+    if value is None:
+        return None, why
+    return Known(value, f"declared in the profile ({key}); {why}"), None
 
 
 def _traffic(deployment):
@@ -152,21 +149,18 @@ def _gc_calls(text):
         return ()                             # sh would not run it either
 
 
-def gather_gc_facts(deployment) -> GcFacts:
-    """The facts GC-002..006 decide on, with where each came from."""
-    thresholds = deployment.profile.thresholds
-    rows = _rows(deployment)
-    pass_through, auto_gc, unknown = _settings(deployment)
-    return GcFacts(
-        size=size_class(rows.value if rows else None, thresholds.large_table_rows, thresholds.very_large_table_rows),
-        rows=rows, pass_through=pass_through, auto_gc=auto_gc, rps=_traffic(deployment),
-        jobs=_api_jobs(deployment), api_gc_rps=thresholds.api_gc_rps, unknown_settings=unknown,
-        # scripts cron entries run that could not be followed: where a GC call may hide
-        unfollowed=tuple(note for note, _ in not_followed(deployment.cron_commands, GC_PATH)))
-
-
 class GarbageCollectionFacts:
     @fact
     def gc_facts(self) -> GcFacts:
-        """Everything the GC decisions read (table size, settings, traffic, API GC jobs)."""
-        return gather_gc_facts(self)
+        """Everything GC-002..006 decide on (table size, settings, traffic, API GC jobs), with where
+        each came from."""
+        thresholds = self.profile.thresholds
+        rows = _rows(self)
+        pass_through, auto_gc, unknown = _settings(self)
+        return GcFacts(
+            size=size_class(rows.value if rows else None, thresholds.large_table_rows,
+                            thresholds.very_large_table_rows),
+            rows=rows, pass_through=pass_through, auto_gc=auto_gc, rps=_traffic(self),
+            jobs=_api_jobs(self), api_gc_rps=thresholds.api_gc_rps, unknown_settings=unknown,
+            # scripts cron entries run that could not be followed: where a GC call may hide
+            unfollowed=tuple(note for note, _ in not_followed(self.cron_commands, GC_PATH)))

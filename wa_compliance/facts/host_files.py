@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from ..composefile import ComposeFileError, MediaDeclaration, media_declarations
 from ..envfile import EnvFile, parse_env_file
 from ..errors import EnvFileError, FactUnavailable

@@ -234,8 +234,6 @@ class _Reader:
     def _debug(self, words):
         self.logrotate = LogrotateFiles(self.logrotate.binary, self.logrotate.files, self.logrotate.modes,
                                         self.logrotate.directories, int(words[0]), _text(words[1]))
-
-
     def _tls(self, words):
         path, state = _text(words[0]), words[1]
         if state == "present":
