@@ -99,9 +99,7 @@ class DockerEngine:
             if declared:
                 return self._declared(declared)
             return self._discovered(compose_project)
-        except docker.errors.DockerException as exc:
-            raise FactUnavailable(f"cannot list containers on {self.shown_as}: {_short(exc)}") from None
-        except OSError as exc:  # socket timeouts and refusals surface as OSError subclasses
+        except (docker.errors.DockerException, OSError) as exc:  # OSError: socket timeouts and refusals
             raise FactUnavailable(f"cannot list containers on {self.shown_as}: {_short(exc)}") from None
 
     def _discovered(self, compose_project):
@@ -161,8 +159,7 @@ class DockerEngine:
             name=field(attrs, "Name", str, "").lstrip("/"), id=field(attrs, "Id", str, ""),
             role=role or role_of(image, env), image=image,
             status=field(state, "Status", str, "unknown"), exit_code=field(state, "ExitCode", int),
-            finished_at=field(state, "FinishedAt", str), env=env, labels=labels, mounts=tuple(mounts),
-        )
+            finished_at=field(state, "FinishedAt", str), env=env, labels=labels, mounts=tuple(mounts))
 
     def listing(self) -> list[dict]:
         """Every container on the engine, running or not, in one call: what cron entries may name."""

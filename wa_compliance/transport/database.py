@@ -108,8 +108,7 @@ class DatabaseSession:
     per database a table is read in (pg_class is per database). Opened lazily, closed by close()."""
 
     def __init__(self, login: DbLogin, tls: DbTls | None = None):
-        self.login = login
-        self.tls = tls
+        self.login, self.tls = login, tls
         self._connections: dict[str | None, object] = {}
         # a connection that could not be opened is not tried again in this audit: an
         # unreachable server costs its connect timeout once (ENV-009 and GC-001 share it)
@@ -233,8 +232,7 @@ def _mysql_connect(login: DbLogin, tls: DbTls | None):
             host=login.host, port=login.port, user=login.user, password=login.password, ssl=context,
             # the handshake is read with read_timeout: a port that accepts and never answers
             # must cost CONNECT_SECONDS, not COMMAND_SECONDS; queries get theirs below
-            connect_timeout=CONNECT_SECONDS, read_timeout=CONNECT_SECONDS, write_timeout=COMMAND_SECONDS,
-        )
+            connect_timeout=CONNECT_SECONDS, read_timeout=CONNECT_SECONDS, write_timeout=COMMAND_SECONDS)
     except pymysql.err.OperationalError as exc:
         code, text = (exc.args + ("",))[:2]
         if tls and "CERTIFICATE_VERIFY_FAILED" in str(text):
@@ -258,8 +256,7 @@ def _pgsql_connect(login: DbLogin, database: str):
         connection = psycopg.connect(
             host=login.host, port=login.port, user=login.user, password=login.password,
             dbname=database, connect_timeout=CONNECT_SECONDS, autocommit=True,
-            options=f"-c statement_timeout={COMMAND_SECONDS * 1000} -c default_transaction_read_only=on",
-        )
+            options=f"-c statement_timeout={COMMAND_SECONDS * 1000} -c default_transaction_read_only=on")
     except psycopg.OperationalError as exc:
         text = " ".join(str(exc).split())
         rejected = getattr(exc, "sqlstate", None) in PGSQL_AUTH_STATES or "password authentication failed" in text
