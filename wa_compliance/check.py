@@ -79,8 +79,7 @@ class Verdict:
             id=self.spec.id, title=self.spec.title, section=self.spec.section,
             severity=Severity.parse(severity) if severity else self.spec.severity, subject=self._scrub(str(subject)), outcome=outcome,
             message=self._scrub(message), remediation=self._scrub(remediation or self.spec.remediation),
-            host=self.host, evidence=self._scrub_evidence(evidence),
-        )
+            host=self.host, evidence=self._scrub_evidence(evidence))
         if outcome in (Outcome.FAIL, Outcome.ERROR):
             self._apply_waiver(result)
         self.results.append(result)

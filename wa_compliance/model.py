@@ -70,11 +70,8 @@ class Result:
 
     def counts_against(self, fail_on: Severity) -> bool:
         """A fail or error at or above the threshold fails the run; info never does."""
-        return (
-            self.outcome in (Outcome.FAIL, Outcome.ERROR)
-            and self.severity != Severity.INFO
-            and self.severity >= fail_on
-        )
+        return (self.outcome in (Outcome.FAIL, Outcome.ERROR) and self.severity != Severity.INFO
+                and self.severity >= fail_on)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

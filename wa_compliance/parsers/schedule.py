@@ -110,13 +110,8 @@ def schedule_facts(schedule: str) -> ScheduleFacts:
     if not days:
         return ScheduleFacts(schedule, False, None, (), f"never: no date matches {schedule!r}")
     minutes = [60 * h + m for h in sorted(fields.hours) for m in sorted(fields.minutes)]
-    return ScheduleFacts(
-        schedule=schedule,
-        runs=True,
-        longest_gap=timedelta(minutes=_longest_gap(days, minutes)),
-        times_of_day=tuple(time(*divmod(m, 60)) for m in minutes),
-        description=_describe(expression),
-    )
+    return ScheduleFacts(schedule, True, timedelta(minutes=_longest_gap(days, minutes)),
+                         tuple(time(*divmod(m, 60)) for m in minutes), _describe(expression))
 
 
 def _longest_gap(days: list[int], minutes: list[int]) -> int:
@@ -175,9 +170,8 @@ def _cronsim_expression(fields: CronFields) -> str | None:
         dows = _listed(weekdays) if weekdays else "*"
     else:
         days, dows = _listed(fields.days), _listed(weekdays)
-    return " ".join(
-        (_spelled(fields.minutes, 0, 59), _spelled(fields.hours, 0, 23), days, _spelled(fields.months, 1, 12), dows)
-    )
+    return " ".join((_spelled(fields.minutes, 0, 59), _spelled(fields.hours, 0, 23), days,
+                     _spelled(fields.months, 1, 12), dows))
 
 
 def _spelled(values: frozenset[int], low: int, high: int) -> str:

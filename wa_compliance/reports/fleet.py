@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-
 from ..model import OUTCOME_ORDER
 from . import history
 from .common import atomic_write, run_status, score_text, score_value
@@ -35,7 +34,6 @@ from .jinja import environment
 
 INDEX_FILENAME = "index.html"
 HISTORY_FILENAME = "history.jsonl"
-REPORT_FILENAME = "report.html"
 TEMPLATE = "index.html.j2"
 TREND_RUNS = 12
 OUTCOMES = tuple(str(o) for o in OUTCOME_ORDER)
@@ -216,9 +214,9 @@ def audited_hosts(reports_dir: Path) -> list[str]:
 def report_href(host: str, line: RunLine | None, reports_dir: Path) -> str | None:
     """`prod1/20261128T171500Z/report.html`: the run folder itself, not `latest`, since CI
     artifact stores and some web servers do not keep or follow symlinks."""
-    if line is None or not (reports_dir / host / line.run / REPORT_FILENAME).is_file():
+    if line is None or not (reports_dir / host / line.run / history.REPORT_FILENAME).is_file():
         return None
-    return f"{quote(host)}/{quote(line.run)}/{REPORT_FILENAME}"
+    return f"{quote(host)}/{quote(line.run)}/{history.REPORT_FILENAME}"
 
 
 def sparkline(lines: list[RunLine], width: int = 120, height: int = 28) -> dict[str, Any]:
@@ -256,8 +254,6 @@ def rows(reports_dir: Path, run_dirs: Mapping[str, Path]) -> list[HostRow]:
                              report_href=report_href(host, last, reports_dir),
                              trend=lines[-TREND_RUNS:]))
     return table
-
-
 
 
 def render(table: list[HostRow]) -> str:
