@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
+from .facts.cached import Prefetch
 from .facts.deployment import DeploymentFacts
-from .facts.prefetch import Prefetch
 from .inventory_hosts import inventory_profiles
 from .model import Result, Severity
 from .outputs.baseline import Baseline

@@ -14,13 +14,12 @@ from ..errors import FactUnavailable
 from ..profile import Profile
 from ..transport.ssh import SshOptions
 from .api import ApiFacts
-from .cached import gathered_value, gathering_chains
+from .cached import Prefetch, gathered_value, gathering_chains
 from .cron import CronFacts
 from .database import DatabaseFacts
 from .engine import EngineFacts
 from .gc import GarbageCollectionFacts
 from .host_files import HostFacts
-from .prefetch import Prefetch
 from .rotation import LogFacts
 
 
@@ -34,7 +33,7 @@ class DeploymentFacts(HostFacts, EngineFacts, DatabaseFacts, CronFacts, ApiFacts
         self.ssh_options = ssh_options or SshOptions()
 
     def start_gathering(self, prefetch: Prefetch, reads) -> None:
-        """The facts the selected checks read, in the background (see facts/prefetch.py)."""
+        """The facts the selected checks read, in the background (see facts/cached.py)."""
         for chain in gathering_chains(reads):
             prefetch.submit(*(lambda name=name: self._gather(name, prefetch) for name in chain))
 
