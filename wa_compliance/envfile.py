@@ -4,21 +4,20 @@
 {'WA_DB_ENGINE': 'MYSQL', 'WA_DB_PORT': '3306'}
 
 docker-compose 1.29 (compose/config/environment.py) reads an env_file with
-``dotenv.dotenv_values(dotenv_path=..., encoding='utf-8-sig', interpolate=True)``.
-So we use python-dotenv's own line grammar (``dotenv.parser.parse_stream``) and
-its own ``${VAR}`` expansion (``dotenv.variables``) rather than a grammar of
-our own, and add only what an auditor needs on top:
+``dotenv.dotenv_values(dotenv_path=..., encoding='utf-8-sig', interpolate=True)``. So we use
+python-dotenv's own line grammar (``dotenv.parser.parse_stream``) and its own ``${VAR}``
+expansion (``dotenv.variables``) rather than a grammar of our own, and add only what an auditor
+needs on top:
 
-* the file is decoded like ``open(path, encoding='utf-8-sig')``: one leading
-  BOM dropped, CRLF and lone CR turned into LF (universal newlines), bytes that
-  are not UTF-8 reported with their line;
-* a line python-dotenv cannot parse (which it would only log and skip) fails,
-  naming the line and at most its key, never the value: it may be a password;
+* the file is decoded like ``open(path, encoding='utf-8-sig')``: one leading BOM dropped, CRLF
+  and lone CR turned into LF (universal newlines), bytes that are not UTF-8 reported with their
+  line;
+* a line python-dotenv cannot parse (which it would only log and skip) fails, naming the line
+  and at most its key, never the value: it may be a password;
 * a key set twice fails (Compose silently keeps the last one; ENV-001 says no);
-* ``${VAR}`` references resolve from earlier keys of the same file only.
-  Compose would also look in the environment of whoever ran it, which the
-  auditor cannot see; an unknown name becomes "" as python-dotenv does when a
-  variable is unset.
+* ``${VAR}`` references resolve from earlier keys of the same file only. Compose would also look
+  in the environment of whoever ran it, which the auditor cannot see; an unknown name becomes ""
+  as python-dotenv does when a variable is unset.
 """
 
 from __future__ import annotations
@@ -60,21 +59,19 @@ class EnvFile:
         return None
 
 
-# Where python-dotenv's grammar lets a statement start: any leading whitespace
-# (blank lines included) belongs to the statement that follows it.
+# Where python-dotenv's grammar lets a statement start: any leading whitespace (blank lines
+# included) belongs to the statement that follows it.
 _LEADING_SPACE = re.compile(r"\s*")
-# What we dare show of a line we cannot parse: a name that looks like a
-# variable name. Anything else might be (part of) a secret.
+# What we dare show of a line we cannot parse: a name that looks like a variable name. Anything
+# else might be (part of) a secret.
 _SHOWABLE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,59}")
 _KEY_TOKEN = re.compile(r"(?:export[^\S\n]+)?([^=\s#]*)")
 
 
 def parse_env_file(content: bytes | str, path: str) -> EnvFile:
     """Parse the text of a db.env file; raise EnvFileError(path, line, problem) if it is not clean.
-
-    ``content`` is the file's bytes, or its text read without newline
-    translation (a ``str`` gets the same BOM and newline handling as bytes).
-    """
+    ``content`` is the file's bytes, or its text read without newline translation (a ``str`` gets
+    the same BOM and newline handling as bytes)."""
     path = str(path)
     text = _decode(content, path)
     entries: list[EnvEntry] = []
@@ -83,8 +80,8 @@ def parse_env_file(content: bytes | str, path: str) -> EnvFile:
     line = 1
     try:
         for binding in parse_stream(io.StringIO(text, newline="\n")):
-            # python-dotenv numbers a statement from where its leading blank
-            # lines start; we want the line the statement itself is on.
+            # python-dotenv numbers a statement from where its leading blank lines start; we want
+            # the line the statement itself is on.
             leading = _LEADING_SPACE.match(binding.original.string).group()
             line = binding.original.line + leading.count("\n")
             if binding.error:
@@ -93,21 +90,18 @@ def parse_env_file(content: bytes | str, path: str) -> EnvFile:
                 continue
             key = binding.key
             if key in first_line:
-                raise EnvFileError(
-                    path, line, f"duplicate key {_show(key)} (first set on line {first_line[key]})"
-                )
+                raise EnvFileError(path, line,
+                                   f"duplicate key {_show(key)} (first set on line {first_line[key]})")
             value = binding.value
             if value is not None:
-                # The same expansion dotenv_values(interpolate=True) does, with
-                # an empty os.environ: single-quoted values are expanded too,
-                # because python-dotenv no longer knows how a value was quoted.
+                # The same expansion dotenv_values(interpolate=True) does, with an empty
+                # os.environ: single-quoted values are expanded too, because python-dotenv no
+                # longer knows how a value was quoted.
                 value = "".join(atom.resolve(resolved) for atom in parse_variables(value))
             resolved[key] = value
             first_line[key] = line
             entries.append(EnvEntry(key, value, line))
-    except EnvFileError:
-        raise
-    except MemoryError:
+    except (EnvFileError, MemoryError):
         raise
     except Exception as exc:  # promise: nothing in a file escapes as anything but EnvFileError
         raise EnvFileError(path, line, f"cannot parse ({type(exc).__name__})") from exc
@@ -119,8 +113,8 @@ def _decode(content: bytes | str, path: str) -> str:
         text = content.removeprefix("\ufeff")
     else:
         data = bytes(content)
-        # utf-8-sig drops one leading BOM. We drop it ourselves so that the
-        # error offset below counts from the start of the file.
+        # utf-8-sig drops one leading BOM. We drop it ourselves so that the error offset below
+        # counts from the start of the file.
         bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
         try:
             text = data[bom:].decode("utf-8")
