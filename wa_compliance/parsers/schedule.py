@@ -1,31 +1,27 @@
 """When a cron schedule fires: how often, and at which times of day.
 
-Semantics are Debian cron's (cron.c find_jobs()), and the decisions are
-cronsim's, the evaluator Healthchecks.io uses to mimic that cron:
+Semantics are Debian cron's (cron.c find_jobs()), and the decisions are cronsim's, the evaluator
+Healthchecks.io uses to mimic that cron:
 
-* A job runs in a minute when its minute, hour and month match, and its day
-  matches. When day-of-month or day-of-week starts with '*' both must match,
-  otherwise either one (crontab(5): "30 4 1,15 * 5" runs on the 1st, the 15th
-  and every Friday). cronsim's `CronSim.match_day` is that rule; it is what
-  cronsim's own iterator steps with.
-* Times are the host's wall clock. (Across a DST change Debian cron still
-  runs fixed-time jobs once at their wall-clock time, a wildcard job follows
-  the new clock: cron(8).)
-* Every day a schedule fires, it fires at the same times: each selected hour
-  at each selected minute. So it runs at least once every 24 h exactly when
-  it fires on every calendar day, and its longest gap is either between two
-  times of one day or from the last time of a firing day to the first time
-  of the next firing day.
-* From 1901 to 2099 every fourth year is a leap year, so the calendar (the
-  weekday of every date) repeats every 28 years. One such cycle holds every
-  combination of month, day and weekday, Feb 29 on each weekday included:
-  whether a schedule ever fires, and its longest gap, are read from one
-  cycle, as day-by-day decisions and not minute by minute. (2100 is no leap
-  year: "0 0 29 2 *" then waits 8 years; we report this century's 4.)
+* A job runs in a minute when its minute, hour and month match, and its day matches. When
+  day-of-month or day-of-week starts with '*' both must match, otherwise either one (crontab(5):
+  "30 4 1,15 * 5" runs on the 1st, the 15th and every Friday). cronsim's `CronSim.match_day` is
+  that rule; it is what cronsim's own iterator steps with.
+* Times are the host's wall clock. (Across a DST change Debian cron still runs fixed-time jobs
+  once at their wall-clock time, a wildcard job follows the new clock: cron(8).)
+* Every day a schedule fires, it fires at the same times: each selected hour at each selected
+  minute. So it runs at least once every 24 h exactly when it fires on every calendar day, and
+  its longest gap is either between two times of one day or from the last time of a firing day
+  to the first time of the next firing day.
+* From 1901 to 2099 every fourth year is a leap year, so the calendar (the weekday of every date)
+  repeats every 28 years. One such cycle holds every combination of month, day and weekday,
+  Feb 29 on each weekday included: whether a schedule ever fires, and its longest gap, are read
+  from one cycle, as day-by-day decisions and not minute by minute. (2100 is no leap year:
+  "0 0 29 2 *" then waits 8 years; we report this century's 4.)
 
-Schedules are parsed by `parse_schedule`, the port of cron's own parser, and
-handed to cronsim rewritten as plain lists, so that the syntax only vixie
-cron has (``5;x``, reversed ranges, atoi overflow) means what cron means.
+Schedules are parsed by `parse_schedule`, the port of cron's own parser, and handed to cronsim
+rewritten as plain lists, so that the syntax only vixie cron has (``5;x``, reversed ranges, atoi
+overflow) means what cron means.
 """
 
 from __future__ import annotations
@@ -130,8 +126,8 @@ def _firing_days(expression: str, months: frozenset[int]) -> list[int]:
         # cronsim refuses a day no chosen month has ("30 2"): cron takes it and never runs.
         return []
     calendar, samples = _calendar()
-    # For cron's syntax (no L, W or #) cronsim's day rule looks at nothing but the
-    # day of the month and the weekday: decide each pair once.
+    # For cron's syntax (no L, W or #) cronsim's day rule looks at nothing but the day of the
+    # month and the weekday: decide each pair once.
     fires = {pair: sim.match_day(sample) for pair, sample in samples.items()}
     return [n for n, (month, pair) in enumerate(calendar) if month in months and fires[pair]]
 
@@ -149,10 +145,8 @@ def _calendar() -> tuple[list[tuple[int, tuple[int, int]]], dict[tuple[int, int]
 
 def _cronsim_expression(fields: CronFields) -> str | None:
     """The schedule as an expression cronsim reads as cron does, None if it selects nothing.
-
-    cronsim, like cron, picks the day rule by whether a day field starts with
-    '*': a day field starts with one only where cron's rule is "both must match".
-    """
+    cronsim, like cron, picks the day rule by whether a day field starts with '*': a day field
+    starts with one only where cron's rule is "both must match"."""
     if not (fields.minutes and fields.hours and fields.months):
         return None
     weekdays = frozenset(d % 7 for d in fields.weekdays)
@@ -164,8 +158,8 @@ def _cronsim_expression(fields: CronFields) -> str | None:
     elif fields.days == _ALL_DAYS or weekdays == _ALL_WEEKDAYS:
         days = dows = "*"  # either field matching every day: every day
     elif not (fields.days and weekdays):
-        # An empty field matches no day, so the other one alone decides: in
-        # cronsim's terms, the other one ANDed with '*'.
+        # An empty field matches no day, so the other one alone decides: in cronsim's terms, the
+        # other one ANDed with '*'.
         days = _listed(fields.days) if fields.days else "*"
         dows = _listed(weekdays) if weekdays else "*"
     else:
