@@ -1,7 +1,7 @@
 """How a check is declared and how it states its verdict.
 
-A check is a pytest test function decorated with `@check(...)`; the catalogue
-entry travels as a marker, and the body records one verdict per subject:
+A check is a pytest test function decorated with `@check(...)`; the catalogue entry travels as a
+marker, and the body records one verdict per subject:
 
 >>> @check("ENV-004", "WA_DB_PORT is an integer 1-65535", "high",
 ...        remediation="Set WA_DB_PORT in db.env to the database server's TCP port.")

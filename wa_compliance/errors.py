@@ -50,11 +50,9 @@ def yaml_problem(exc: BaseException, text: str) -> tuple[int | None, str]:
 
 
 class FactUnavailable(WaComplianceError):
-    """A fact could not be gathered (host, engine, file, database unreachable).
-
-    Checks that need it end as `error` with this message, never a traceback.
-    `subject` names what could not be read, so the result can name it too.
-    """
+    """A fact could not be gathered (host, engine, file, database unreachable). Checks that need
+    it end as `error` with this message, never a traceback. `subject` names what could not be
+    read, so the result can name it too."""
 
     def __init__(self, message, subject=None):
         super().__init__(message)

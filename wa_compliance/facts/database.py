@@ -129,11 +129,9 @@ class DatabaseFacts:
 
     @property
     def db_server_key(self) -> tuple:
-        """Which database server this is, as comparable across hosts of one run.
-
-        Loopback addresses and single-label names (Compose's `db`) only mean
-        something on their own machine, so they are qualified by the target.
-        """
+        """Which database server this is, as comparable across hosts of one run. Loopback addresses
+        and single-label names (Compose's `db`) only mean something on their own machine, so they
+        are qualified by the target."""
         login = self.db_login
         address = login.host.lower()
         local = address in ("localhost", "::1") or address.startswith("127.") or "." not in address and ":" not in address

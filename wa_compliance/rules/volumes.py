@@ -32,10 +32,8 @@ def storage_of(mount: MediaMount, volume_options: dict | None) -> str:
 
 
 def odd_ones_out(storage_by_container: dict[str, str]) -> tuple[str | None, dict[str, str]]:
-    """The storage most containers share, and the containers on another one.
-
-    Ties go to the storage named first (containers are listed Webapp first).
-    """
+    """The storage most containers share, and the containers on another one. Ties go to the
+    storage named first (containers are listed Webapp first)."""
     if not storage_by_container:
         return None, {}
     counts = Counter(storage_by_container.values())
