@@ -271,9 +271,8 @@ class _Inventory:
             try:
                 self.groups[group].priority = int(value)
             except (TypeError, ValueError, OverflowError):
-                problem = (f"ansible_group_priority of group {_quote(group)} must be an integer, "
-                           f"got {_quote(value)}")
-                raise _Problem(problem) from None
+                raise _Problem(f"ansible_group_priority of group {_quote(group)} must be an integer, "
+                               f"got {_quote(value)}") from None
         else:
             self.groups[group].vars[key] = value
 

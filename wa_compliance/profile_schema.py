@@ -76,9 +76,7 @@ def http_url(value: str) -> str | None:
 
 
 def absolute_path(value: str) -> str | None:
-    if value.startswith("/") and "\x00" not in value:
-        return None
-    return "must be an absolute path"
+    return None if value.startswith("/") and "\x00" not in value else "must be an absolute path"
 
 
 def env_name(value: str) -> str | None:
@@ -171,8 +169,4 @@ def _database(section: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-SECTION_RULES: dict[str, SectionRule] = {
-    "thresholds": _thresholds,
-    "api": _api,
-    "database": _database,
-}
+SECTION_RULES: dict[str, SectionRule] = {"thresholds": _thresholds, "api": _api, "database": _database}
