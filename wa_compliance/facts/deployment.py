@@ -46,12 +46,9 @@ class DeploymentFacts(HostFacts, EngineFacts, DatabaseFacts, CronFacts, ApiFacts
     def close(self) -> None:
         """Close what the facts opened (database connections, the SSH connection); the
         background gathering must be over (Audit.close waits for it)."""
-        session = gathered_value(self, "db_session")
-        if session is not None:
-            session.close()
-        connection = gathered_value(self, "ssh")
-        if connection is not None:
-            connection.close()
+        for opened in (gathered_value(self, "db_session"), gathered_value(self, "ssh")):
+            if opened is not None:
+                opened.close()
 
     # -- secrets ------------------------------------------------------------------------
     def secrets(self) -> list[str]:

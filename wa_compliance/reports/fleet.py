@@ -84,12 +84,9 @@ class RunLine:
             return None
         if not isinstance(data, dict) or not isinstance(data.get("run"), str):
             return None
-        summary = _summary(data.get("summary"))
-        if summary is None or not RUN_FOLDER.fullmatch(data["run"]):
+        if _summary(data.get("summary")) is None or not RUN_FOLDER.fullmatch(data["run"]):
             return None
-        return cls(run=data["run"], started=str(data.get("started") or ""),
-                   finished=str(data.get("finished") or ""), summary=summary,
-                   score=score_value(summary))
+        return cls.from_document(data["run"], data)
 
 
 def _summary(value: Any) -> dict[str, int] | None:
