@@ -107,10 +107,6 @@ class Prefetch:
         self._futures: list[Future] = []
         self._lock = threading.Lock()
 
-    def start(self, chains: list[list]) -> None:
-        for chain in chains:
-            self.submit(*chain)
-
     def submit(self, *steps) -> None:
         """Run these steps in order, in the background; callable from a running step too."""
         with self._lock:
