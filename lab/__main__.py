@@ -9,6 +9,7 @@ import sys
 import time
 
 from lab import deviations
+from lab.cluster import Cluster
 from lab.deployment import DEFAULT_ROOT, DEFAULT_VERSION, Lab
 from lab.errors import LabError
 from lab.profiles import LAB_PROFILES
@@ -65,6 +66,16 @@ def _parser() -> argparse.ArgumentParser:
     purging.set_defaults(run=_purge)
     listing = commands.add_parser("list-deviations", help="list deviation names")
     listing.set_defaults(run=_list_deviations)
+    hosts = commands.add_parser(
+        "hosts", help="the deployment spread over simulated hosts (lab/cluster.py, profile "
+        "lab-hosts): up, down, status, deviate NAME, api-env",
+        description="A deployment on three simulated hosts wa-a, wa-b, wa-c (own Docker engine, "
+        "cron, sshd on 127.0.0.11-13) with media shared from a storage host (sshfs).")
+    hosts.set_defaults(run=_hosts)
+    hosts.add_argument("action", choices=("up", "down", "status", "deviate", "api-env"))
+    hosts.add_argument("name", nargs="?", help="deviation (deviate): "
+                       + ", ".join(Cluster.deviations))
+    hosts.add_argument("--root", default=DEFAULT_ROOT, help=f"default: {DEFAULT_ROOT}")
     command("api-env", _api_env, "print the API login the lab profiles name, as export lines: "
             'eval "$(python -m lab api-env --all)"')
     return parser
@@ -136,6 +147,32 @@ def _api_env(args) -> None:
         exported.update(Lab.open(lab.project, args.root).api_env())
     for name, value in exported.items():
         print(f"export {name}={shlex.quote(value)}")
+
+
+def _hosts(args) -> int:
+    cluster = Cluster(root=args.root)
+    if args.action == "up":
+        started = time.monotonic()
+        cluster.up()
+        print(f"{cluster.project}: up on {', '.join(cluster.hosts)} in "
+              f"{time.monotonic() - started:.1f}s; audit it with: pytest checks --host=lab-hosts "
+              f"--ssh-config={cluster.ssh_config}")
+    elif args.action == "down":
+        cluster.down()
+        print(f"{cluster.project}: down")
+    elif args.action == "status":
+        lines = cluster.status_lines()
+        print("\n".join(lines))
+        return 0 if cluster.running() else 3
+    elif args.action == "deviate":
+        if not args.name:
+            raise LabError("name the deviation")
+        cluster.deviate(args.name)
+        print(f"{cluster.project}: {args.name} on")
+    else:
+        for name, value in cluster.lab.api_env().items():
+            print(f"export {name}={shlex.quote(value)}")
+    return 0
 
 
 def _purge(args) -> int:

@@ -57,6 +57,8 @@ DEVIATIONS = {
 
 
 class Cluster:
+    deviations = DEVIATIONS
+
     def __init__(self, project: str = PROJECT, root: str | Path = DEFAULT_ROOT,
                  version: str = DEFAULT_VERSION, media: str = "shared"):
         if media not in MEDIA_KINDS:
@@ -193,6 +195,19 @@ class Cluster:
             for host in [*self.hosts.values(), self.storage_host]:
                 host.remove()
             self.lab._down()
+
+    def running(self) -> bool:
+        return all(host.running() for host in [self.storage_host, *self.hosts.values()])
+
+    def status_lines(self) -> list[str]:
+        lines = [f"{self.project}: {'UP' if self.running() else 'NOT UP'} ({self.media} media) "
+                 f"in {self.dir}"]
+        for host in [self.storage_host, *self.hosts.values()]:
+            state = "running" if host.running() else "down"
+            lines.append(f"  {host.name} {host.address} (sshd :{host.sshd.port}): {state}")
+        if self.active_deviations():
+            lines.append(f"  deviations on: {', '.join(self.active_deviations())}")
+        return lines
 
     def _write_ssh_config(self) -> None:
         blocks = []

@@ -38,6 +38,9 @@ INIT_MODULE = "lab.host_init"
 # The container networks of host N come from 172.30.(16N).0/20: no two engines share a subnet.
 ADDRESS_POOL = "172.30.{base}.0/20"
 START_SECONDS = 90
+# Folders hosts mount over that this machine does not have of its own: made (empty) at a
+# host's start, removed by the purge when empty. (/etc/cron.d and the crontab spool are Debian's.)
+MOUNT_POINTS = ("/opt/whatsapp", "/mnt/wamedia", "/srv/wamedia")
 
 
 @dataclass(frozen=True)

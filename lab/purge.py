@@ -6,6 +6,9 @@ is brought down the ordinary way; then whatever is left is swept by what marks i
 lab's, since a deployment whose files were deleted by hand, or a run killed half-way, leaves
 pieces no `down` can find. Each kind of piece has a finder, used both to remove and, at the
 end, to prove nothing is left (`leftovers`):
+- simulated hosts (lab/hosts.py: their process 1, which stops their engine, cron and sshd),
+  the container bridges their engines made (172.30.0.0/16), and the empty mount points they
+  left on this machine's file system;
 - API stand-ins and sshd servers the lab started, wherever their checkout is;
 - containers whose image carries the lab's label, Compose volumes holding Meta's media
   volume name, the Compose networks of those projects, and the lab's images;
@@ -34,6 +37,7 @@ from lab.commands import run
 from lab.database import MariaDB, PostgreSQL
 from lab.deployment import DEFAULT_ROOT, Lab
 from lab.errors import LabError
+from lab.hosts import INIT_MODULE, MOUNT_POINTS
 from lab.images import RECIPE_LABEL
 from lab.seed import LOCK_DIR
 from lab.sshd import SSHD
@@ -101,6 +105,40 @@ def _down(folders: list[Path]) -> None:
         except (LabError, OSError, ValueError, KeyError, TypeError):
             pass           # half-made or damaged by hand: the sweeps below remove its pieces
         registry.forget(folder)
+
+
+# --- simulated hosts --------------------------------------------------------------------------
+def _simulated_hosts() -> list[int]:
+    """Process 1 of every simulated host, whichever checkout or folder started it."""
+    return [pid for pid, arguments in _processes()
+            if arguments[1:3] == ["-m", INIT_MODULE] and not _gone(pid)]
+
+
+def _stop_hosts(pids: list[int]) -> None:
+    for pid in pids:
+        _terminate(pid, seconds=75)      # it stops its engine, which stops the containers
+
+
+def _host_bridges() -> list[str]:
+    """Bridges of the simulated hosts' engines (their address pool), left by a killed host."""
+    listing = run(["ip", "-o", "-4", "addr", "show"], timeout=10).stdout
+    return sorted({line.split()[1] for line in listing.splitlines()
+                   if " inet 172.30." in line and line.split()[1].startswith("br-")})
+
+
+def _remove_bridges(names: list[str]) -> None:
+    for name in names:
+        run(["ip", "link", "delete", name], timeout=10, check=False)
+
+
+def _mount_points() -> list[Path]:
+    """The folders simulated hosts mount over, created empty on this machine's file system."""
+    return [path for path in map(Path, MOUNT_POINTS) if path.is_dir() and not any(path.iterdir())]
+
+
+def _remove_empty(paths: list[Path]) -> None:
+    for path in paths:
+        path.rmdir()
 
 
 # --- servers ----------------------------------------------------------------------------------
@@ -195,6 +233,7 @@ def _remove_files(paths: list[Path]) -> None:
 
 
 KINDS = [
+    Kind("simulated hosts", _simulated_hosts, _stop_hosts),
     Kind("deployments", _deployments, _down),
     Kind("servers (API stand-ins, sshd)", _servers, _stop),
     Kind("containers", _containers, _remove_containers),
@@ -204,8 +243,10 @@ KINDS = [
     Kind("MariaDB databases and accounts", lambda: _database_state(MariaDB()), _drop(MariaDB())),
     Kind("PostgreSQL databases and accounts", lambda: _database_state(PostgreSQL()),
          _drop(PostgreSQL())),
+    Kind("simulated hosts' bridges", _host_bridges, _remove_bridges),
     Kind("cron files", _cron_files, _remove_files),
     Kind("folders", _folders, _remove_files),
+    Kind("mount points", _mount_points, _remove_empty),
 ]
 
 
