@@ -16,7 +16,7 @@ from wa_compliance.facts.cron_commands import not_followed
 from wa_compliance.parsers.cleanup_command import CLEANUP
 from wa_compliance.parsers.schedule import parse_window, schedule_facts
 from wa_compliance.rules import cron as rules
-from wa_compliance.subjects import containers_to_check, snapshots
+from wa_compliance.subjects import containers_to_check, each_host, snapshots
 
 
 def _window(deployment):
@@ -41,15 +41,15 @@ def test_cron_001_daemon_running(deployment, verdict):
 
     R-CRON: the cleanup job runs from a cron job on the host: something must run cron jobs.
     """
-    daemons = deployment.host_cron.daemons
-    subject = f"cron daemon on {deployment.profile.target}"
-    if daemons:
-        assumed = [d.assumption for d in daemons if d.assumption]
-        verdict.passed(subject, ", ".join(f"{d.label} (pid {d.pid})" for d in daemons)
-                       + (f"; {'; '.join(assumed)}" if assumed else ""))
-    else:
-        verdict.failed(subject, "no cron daemon process (cron, crond, cronie, fcron...) is running: "
-                                "no cron entry, the cleanup job included, ever runs")
+    for host, cron in each_host(deployment, verdict, lambda h: h.host_cron):
+        subject = f"cron daemon on {host.profile.target}"
+        if cron.daemons:
+            assumed = [d.assumption for d in cron.daemons if d.assumption]
+            verdict.passed(subject, ", ".join(f"{d.label} (pid {d.pid})" for d in cron.daemons)
+                           + (f"; {'; '.join(assumed)}" if assumed else ""))
+        else:
+            verdict.failed(subject, "no cron daemon process (cron, crond, cronie, fcron...) is running: "
+                                    "no cron entry, the cleanup job included, ever runs")
 
 
 @check("CRON-002", "host cron runs docker exec <container> /opt/whatsapp/bin/cleanup.sh for every Webapp, Coreapp "
@@ -68,44 +68,52 @@ def test_cron_002_every_container_cleaned(deployment, verdict):
     containers = containers_to_check(deployment, verdict)
     if not containers:
         return
-    found = deployment.cleanup_coverage
-    suggestion = _suggestion(deployment, containers)
-    unreadable = [s.path for s in deployment.host_cron.sources if s.state == "unreadable"]
-    unfollowed = not_followed(deployment.cron_commands, "cleanup.sh")
+    for host, found in each_host(deployment, verdict, lambda h: h.cleanup_coverage):
+        # each host's cron cleans that host's containers
+        _judge_coverage(host, found, [c for c in containers if c.host == host.label], verdict)
+
+
+def _judge_coverage(host, found, containers, verdict) -> None:
+    suggestion = _suggestion(host, containers)
+    unreadable = [s.path for s in host.host_cron.sources if s.state == "unreadable"]
+    unfollowed = not_followed(host.cron_commands, "cleanup.sh")
     unknown = [note for note, commands_unknown in unfollowed if commands_unknown]
     for container in containers:
         jobs = found.jobs.get(container.name)
         if jobs:
-            verdict.passed(container.name, f"cleaned by {', '.join(_label(j) for j in jobs)}",
-                           entries=[j.where for j in jobs])
+            verdict.passed(container.subject, f"cleaned by {', '.join(host.subject(_label(j)) for j in jobs)}",
+                           entries=[host.subject(j.where) for j in jobs])
             continue
         why = [f"{j.where} would, but cron ignores that file: {j.ignored}" for j in found.ignored.get(container.name, [])]
         why += [s.describe() for s in found.stale if container.name in s.likely]
         why += [note for note, commands_unknown in unfollowed if not commands_unknown]
         message = f"no cron entry runs {CLEANUP} in {container.name}" + (f" ({'; '.join(why)})" if why else "")
+        if host.label:
+            message += f" on {host.label}"
         if unreadable:
-            verdict.error(container.name, f"{message}, but {', '.join(unreadable)} could not be read: "
+            verdict.error(container.subject, f"{message}, but {', '.join(unreadable)} could not be read: "
                                           "audit as a user who can read them")
         elif unknown:
-            verdict.error(container.name, f"{message}, but what some scripts run is unknown: {'; '.join(unknown)}")
+            verdict.error(container.subject, f"{message}, but what some scripts run is unknown: {'; '.join(unknown)}")
         else:
-            verdict.failed(container.name, message, remediation=suggestion)
+            verdict.failed(container.subject, message, remediation=suggestion)
     for stale in found.stale:
-        verdict.failed(stale.job.where, stale.describe(), remediation=suggestion, stale_target=stale.target,
+        verdict.failed(host.subject(stale.job.where), stale.describe(), remediation=suggestion, stale_target=stale.target,
                        likely=list(stale.likely), entry=stale.job.entry.raw)
 
 
 def _judged_jobs(deployment, verdict):
     """The cleanup entries of this deployment, each with its schedule's facts."""
     containers = containers_to_check(deployment, verdict)
-    jobs = deployment.cleanup_coverage.relevant_jobs() if containers else []
-    if containers and not jobs:
-        verdict.skipped(deployment.name, "no cron entry runs cleanup.sh for this deployment (see CRON-002)")
-    for job in jobs:
-        try:
-            yield job, schedule_facts(job.entry.schedule)
-        except ValueError as exc:
-            verdict.failed(job.entry_where, f"schedule {job.entry.schedule!r} is not valid: {exc}")
+    for host, found in each_host(deployment, verdict, lambda h: h.cleanup_coverage):
+        jobs = found.relevant_jobs() if containers else []
+        if containers and not jobs:
+            verdict.skipped(host.host_subject, "no cron entry runs cleanup.sh for this deployment (see CRON-002)")
+        for job in jobs:
+            try:
+                yield host.subject(job.entry_where), job, schedule_facts(job.entry.schedule)
+            except ValueError as exc:
+                verdict.failed(host.subject(job.entry_where), f"schedule {job.entry.schedule!r} is not valid: {exc}")
 
 
 @check("CRON-003", "each cleanup entry runs at least once every 24 hours", "medium",
@@ -116,12 +124,12 @@ def test_cron_003_daily(deployment, verdict):
 
     R-CRON: run the cleanup script periodically — daily.
     """
-    for job, schedule in _judged_jobs(deployment, verdict):
+    for where, job, schedule in _judged_jobs(deployment, verdict):
         if schedule.at_least_daily():
-            verdict.passed(job.entry_where, f"runs {schedule.description}", schedule=job.entry.schedule)
+            verdict.passed(where, f"runs {schedule.description}", schedule=job.entry.schedule)
         else:
             gap = f"; up to {_days(schedule.longest_gap)} between runs" if schedule.longest_gap else ""
-            verdict.failed(job.entry_where, f"runs {schedule.description} ({job.entry.schedule}){gap}: "
+            verdict.failed(where, f"runs {schedule.description} ({job.entry.schedule}){gap}: "
                                       "expected at least once every 24 h", schedule=job.entry.schedule)
 
 
@@ -141,13 +149,13 @@ def test_cron_004_off_peak(deployment, verdict):
     00:00-06:00).
     """
     window = _window(deployment)
-    for job, schedule in _judged_jobs(deployment, verdict):
+    for where, job, schedule in _judged_jobs(deployment, verdict):
         if not schedule.runs:
-            verdict.skipped(job.entry_where, f"runs {schedule.description}, never at a time of day (see CRON-003)")
+            verdict.skipped(where, f"runs {schedule.description}, never at a time of day (see CRON-003)")
             continue
         outside = schedule.outside(window)
         shown = ", ".join(t.strftime("%H:%M") for t in outside[:5]) + (" ..." if len(outside) > 5 else "")
-        verdict.judge(job.entry_where, [f"runs at {shown}, outside the off-peak window {window} (host time)"] if outside else [],
+        verdict.judge(where, [f"runs at {shown}, outside the off-peak window {window} (host time)"] if outside else [],
                       passed=f"runs {schedule.description}, inside {window}", schedule=job.entry.schedule)
 
 
@@ -162,9 +170,9 @@ def test_cron_005_cleanup_script_present(deployment, verdict):
     for container, snapshot in snapshots(deployment, verdict):
         script = snapshot.cleanup
         if not script.present:
-            verdict.failed(container.name, f"{CLEANUP} does not exist in {container.name}")
+            verdict.failed(container.subject, f"{CLEANUP} does not exist in {container.name}")
         elif not script.executable:
-            verdict.failed(container.name, f"{CLEANUP} is not executable in {container.name} "
+            verdict.failed(container.subject, f"{CLEANUP} is not executable in {container.name} "
                                            f"(mode {script.mode}, {script.kind})")
         else:
-            verdict.passed(container.name, f"{CLEANUP} is executable (mode {script.mode})")
+            verdict.passed(container.subject, f"{CLEANUP} is executable (mode {script.mode})")

@@ -11,7 +11,7 @@ from wa_compliance.check import check
 from wa_compliance.errors import FactUnavailable
 from wa_compliance.facts.host_files import DbEnvUnparsable
 from wa_compliance.rules import env as rules
-from wa_compliance.subjects import containers_to_check
+from wa_compliance.subjects import containers_to_check, each_host
 from wa_compliance.transport.database import CredentialsRejected, TlsFailed
 
 @check("ENV-001", "db.env exists, is readable and parses", "high",
@@ -23,19 +23,23 @@ def test_env_001_db_env_parses(deployment, verdict):
 
     R-ENV: the client reads its database settings from db.env, as Docker Compose parses it.
     """
-    snapshot = deployment.db_env_file
-    where = f"{snapshot.path} on {deployment.profile.target}"
+    for host, snapshot in each_host(deployment, verdict, lambda h: h.db_env_file):
+        _judge_db_env_file(host, snapshot, verdict)
+
+
+def _judge_db_env_file(host, snapshot, verdict) -> None:
+    where, subject = f"{snapshot.path} on {host.profile.target}", host.subject(snapshot.path)
     if not snapshot.exists:
-        return verdict.failed(snapshot.path, f"db.env not found at {where}")
+        return verdict.failed(subject, f"db.env not found at {where}")
     if snapshot.is_directory:
-        return verdict.failed(snapshot.path, f"{where} is a directory, not a file")
+        return verdict.failed(subject, f"{where} is a directory, not a file")
     if not snapshot.readable:
-        return verdict.failed(snapshot.path, f"db.env at {where} is not readable by {snapshot.owner or 'the auditing user'}")
+        return verdict.failed(subject, f"db.env at {where} is not readable by {snapshot.owner or 'the auditing user'}")
     try:
-        env = deployment.db_env
+        env = host.db_env
     except DbEnvUnparsable as exc:
-        return verdict.failed(snapshot.path, str(exc.error), line=exc.error.line)
-    verdict.passed(snapshot.path, f"parsed, {len(env.entries)} variables", keys=list(env.values))
+        return verdict.failed(subject, str(exc.error), line=exc.error.line)
+    verdict.passed(subject, f"parsed, {len(env.entries)} variables", keys=list(env.values))
 
 
 @check("ENV-002", "the five required WA_DB_* variables are set and non-empty", "critical",
@@ -46,10 +50,10 @@ def test_env_002_required_variables(deployment, verdict):
 
     R-ENV: without these five the client cannot reach its database.
     """
-    env = deployment.db_env
-    missing = rules.missing_required(env.values)
-    verdict.judge(env.path, [f"{key} is missing or empty" for key in missing],
-                  passed="all five required variables are set", missing=missing)
+    for host, env in each_host(deployment, verdict, lambda h: h.db_env):
+        missing = rules.missing_required(env.values)
+        verdict.judge(host.subject(env.path), [f"{key} is missing or empty" for key in missing],
+                      passed="all five required variables are set", missing=missing)
 
 
 @check("ENV-003", "WA_DB_ENGINE is MYSQL or PGSQL", "high",
@@ -60,9 +64,9 @@ def test_env_003_engine(deployment, verdict):
 
     R-ENV: the client supports MySQL or PostgreSQL, named MYSQL / PGSQL in db.env.
     """
-    env = deployment.db_env
-    engine = env.values.get("WA_DB_ENGINE")
-    verdict.judge(env.path, rules.engine_problems(engine), passed=f"WA_DB_ENGINE is {engine}", engine=engine)
+    for host, env in each_host(deployment, verdict, lambda h: h.db_env):
+        engine = env.values.get("WA_DB_ENGINE")
+        verdict.judge(host.subject(env.path), rules.engine_problems(engine), passed=f"WA_DB_ENGINE is {engine}", engine=engine)
 
 
 @check("ENV-004", "WA_DB_PORT is an integer 1-65535", "high",
@@ -73,9 +77,9 @@ def test_env_004_port(deployment, verdict):
 
     R-ENV: WA_DB_PORT is the TCP port of the database server.
     """
-    env = deployment.db_env
-    port = env.values.get("WA_DB_PORT")
-    verdict.judge(env.path, rules.port_problems(port), passed=f"WA_DB_PORT is {port}", port=port)
+    for host, env in each_host(deployment, verdict, lambda h: h.db_env):
+        port = env.values.get("WA_DB_PORT")
+        verdict.judge(host.subject(env.path), rules.port_problems(port), passed=f"WA_DB_PORT is {port}", port=port)
 
 
 @check("ENV-005", "WA_DB_CONNECTION_IDLE_TIMEOUT, if set, is MySQL-only positive milliseconds", "medium",
@@ -87,12 +91,13 @@ def test_env_005_idle_timeout(deployment, verdict):
 
     R-ENV: the idle timeout is in milliseconds and only supported by MySQL.
     """
-    env = deployment.db_env
-    timeout = env.values.get("WA_DB_CONNECTION_IDLE_TIMEOUT")
-    if timeout is None:
-        return verdict.passed(env.path, "WA_DB_CONNECTION_IDLE_TIMEOUT is not set")
-    problems = rules.idle_timeout_problems(timeout, env.values.get("WA_DB_ENGINE"))
-    verdict.judge(env.path, problems, passed=f"WA_DB_CONNECTION_IDLE_TIMEOUT is {timeout} ms", idle_timeout_ms=timeout)
+    for host, env in each_host(deployment, verdict, lambda h: h.db_env):
+        timeout = env.values.get("WA_DB_CONNECTION_IDLE_TIMEOUT")
+        if timeout is None:
+            verdict.passed(host.subject(env.path), "WA_DB_CONNECTION_IDLE_TIMEOUT is not set")
+            continue
+        problems = rules.idle_timeout_problems(timeout, env.values.get("WA_DB_ENGINE"))
+        verdict.judge(host.subject(env.path), problems, passed=f"WA_DB_CONNECTION_IDLE_TIMEOUT is {timeout} ms", idle_timeout_ms=timeout)
 
 
 @check("ENV-006", "WA_DB_NAME_PREFIX is a valid identifier prefix, distinct per shared database server", "medium",
@@ -104,15 +109,15 @@ def test_env_006_name_prefix(deployment, fleet, verdict):
 
     R-ENV: the prefix lets several deployments share one database host, so it must be unique there.
     """
-    env = deployment.db_env
-    prefix = env.values.get("WA_DB_NAME_PREFIX") or ""
-    problems = rules.prefix_problems(prefix, env.values.get("WA_DB_ENGINE")) if prefix else []
-    sharing = rules.sharing_namespace(deployment.name, _namespaces(fleet))
-    if sharing:
-        shown = repr(prefix) if prefix else "no prefix"
-        problems.append(f"{', '.join(sharing)} use{'s' if len(sharing) == 1 else ''} the same database server with {shown}: their databases collide")
-    verdict.judge(env.path, problems, passed=f"WA_DB_NAME_PREFIX is {prefix!r}" if prefix else "WA_DB_NAME_PREFIX is not set, and no other audited deployment shares the server",
-                  prefix=prefix, sharing_server_and_prefix=sharing)
+    for host, env in each_host(deployment, verdict, lambda h: h.db_env):
+        prefix = env.values.get("WA_DB_NAME_PREFIX") or ""
+        problems = rules.prefix_problems(prefix, env.values.get("WA_DB_ENGINE")) if prefix else []
+        sharing = rules.sharing_namespace(deployment.name, _namespaces(fleet))
+        if sharing:
+            shown = repr(prefix) if prefix else "no prefix"
+            problems.append(f"{', '.join(sharing)} use{'s' if len(sharing) == 1 else ''} the same database server with {shown}: their databases collide")
+        verdict.judge(host.subject(env.path), problems, passed=f"WA_DB_NAME_PREFIX is {prefix!r}" if prefix else "WA_DB_NAME_PREFIX is not set, and no other audited deployment shares the server",
+                      prefix=prefix, sharing_server_and_prefix=sharing)
 
 
 def _namespaces(fleet) -> dict:
@@ -134,11 +139,11 @@ def test_env_007_unknown_variables(deployment, verdict):
 
     R-ENV: a misspelt variable (WA_DB_HOST) is silently ignored and its setting lost.
     """
-    env = deployment.db_env
-    unknown = rules.unknown_variables(env.values)
-    problems = [f"{key} (line {env.line_of(key)}) is not a known variable" + (f"; did you mean {close}?" if close else "")
-                for key, close in unknown.items()]
-    verdict.judge(env.path, problems, passed="every WA_DB_* variable is known", unknown=list(unknown))
+    for host, env in each_host(deployment, verdict, lambda h: h.db_env):
+        unknown = rules.unknown_variables(env.values)
+        problems = [f"{key} (line {env.line_of(key)}) is not a known variable" + (f"; did you mean {close}?" if close else "")
+                    for key, close in unknown.items()]
+        verdict.judge(host.subject(env.path), problems, passed="every WA_DB_* variable is known", unknown=list(unknown))
 
 
 @check("ENV-008", "containers run with the WA_DB_* values of db.env", "high",
@@ -150,10 +155,10 @@ def test_env_008_containers_match_db_env(deployment, verdict):
 
     R-ENV: Coreapp and Webapp read db.env when created; an edited file needs new containers.
     """
-    file_values = deployment.db_env.values
     for container in containers_to_check(deployment, verdict, running=True):
-        drift = rules.env_drift(file_values, container.env)
-        verdict.judge(container.name, drift, passed="WA_DB_* values match db.env", role=container.role)
+        # each container against its own host's db.env (ENV-012 compares the hosts' files)
+        drift = rules.env_drift(deployment.site_of(container).db_env.values, container.env)
+        verdict.judge(container.subject, drift, passed="WA_DB_* values match db.env", role=container.role)
 
 
 @check("ENV-009", "the database server accepts db.env's credentials", "critical", upgrade=True,
@@ -194,14 +199,14 @@ def test_env_010_secret_hygiene(deployment, verdict):
 
     R-ENV: db.env holds the database password: it must not be readable by others or guessable.
     """
-    snapshot = deployment.db_env_file
-    env = deployment.db_env
-    problems = []
-    if snapshot.mode is not None and snapshot.mode & 0o007:
-        problems.append(f"db.env is mode {snapshot.mode:04o}, readable by others (expected no access for others, e.g. 0600)")
-    problems += rules.password_problems(deployment.db_password)
-    verdict.judge(env.path, problems, passed=f"mode {snapshot.mode:04o}, password not a sample and long enough",
-                  mode=f"{snapshot.mode:04o}")
+    for host, env in each_host(deployment, verdict, lambda h: h.db_env):
+        snapshot = host.db_env_file
+        problems = []
+        if snapshot.mode is not None and snapshot.mode & 0o007:
+            problems.append(f"db.env is mode {snapshot.mode:04o}, readable by others (expected no access for others, e.g. 0600)")
+        problems += rules.password_problems(host.db_password)
+        verdict.judge(host.subject(env.path), problems, passed=f"mode {snapshot.mode:04o}, password not a sample and long enough",
+                      mode=f"{snapshot.mode:04o}")
 
 
 @check("ENV-011", "the database user is not a superuser (root)", "low",
@@ -212,12 +217,38 @@ def test_env_011_not_root(deployment, verdict):
 
     Least privilege: Meta's sample db.env logs in as root; production should not.
     """
-    env = deployment.db_env
-    user, engine = env.values.get("WA_DB_USERNAME"), (env.values.get("WA_DB_ENGINE") or "").upper()
-    if not user:
-        return verdict.skipped(env.path, "WA_DB_USERNAME is not set (see ENV-002)")
-    superusers = rules.SUPERUSERS.get(engine, ("root",))
-    problems = [f"WA_DB_USERNAME is {user!r}, a superuser account"] if user in superusers else []
-    verdict.judge(env.path, problems, passed=f"WA_DB_USERNAME is {user!r}", user=user)
+    for host, env in each_host(deployment, verdict, lambda h: h.db_env):
+        user, engine = env.values.get("WA_DB_USERNAME"), (env.values.get("WA_DB_ENGINE") or "").upper()
+        if not user:
+            verdict.skipped(host.subject(env.path), "WA_DB_USERNAME is not set (see ENV-002)")
+            continue
+        superusers = rules.SUPERUSERS.get(engine, ("root",))
+        problems = [f"WA_DB_USERNAME is {user!r}, a superuser account"] if user in superusers else []
+        verdict.judge(host.subject(env.path), problems, passed=f"WA_DB_USERNAME is {user!r}", user=user)
 
 
+
+
+@check("ENV-012", "every host of the deployment has the same WA_DB_* values in db.env", "high",
+       remediation="Make db.env identical on every host of the deployment (copy it from one host), then "
+                   "recreate the containers on the hosts whose file changed (docker-compose up -d).",
+       reads=("db_env",))
+def test_env_012_hosts_agree(deployment, verdict):
+    """On a deployment spanning hosts, every host's db.env has the same WA_DB_* values; the password
+    is compared, never shown.
+
+    R-ENV: the containers of every host use one database: one set of settings, or some of them
+    write to another database (or none).
+    """
+    if len(deployment.hosts) == 1:
+        return verdict.skipped(deployment.name, "the deployment runs on one host: nothing to compare")
+    values = {host.label: env.values for host, env in each_host(deployment, verdict, lambda h: h.db_env)}
+    problems = rules.host_disagreements(values)
+    unread = [host.label for host in deployment.hosts if host.label not in values]
+    missing = f" (not read: {', '.join(unread)})" if unread else ""
+    if problems:
+        verdict.failed(deployment.name, "; ".join(problems) + missing, hosts=sorted(values))
+    elif missing:
+        verdict.error(deployment.name, f"{', '.join(values)} agree, but not every host's db.env could be read{missing}")
+    else:
+        verdict.passed(deployment.name, f"{', '.join(values)} have the same WA_DB_* values", hosts=sorted(values))

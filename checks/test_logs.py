@@ -51,7 +51,7 @@ def test_log_001_logrotate_covers_webapp_logs(deployment, verdict):
             fix = (f"Create /etc/logrotate.d/whatsapp in {container.name} (baked into your image or mounted) with:\n"
                    if not found.exists else f"Make {container.name}'s logrotate configuration readable and valid, with "
                                             "a block such as:\n")
-            verdict.failed(container.name, found.found, remediation=fix + _stanza(deployment))
+            verdict.failed(container.subject, found.found, remediation=fix + _stanza(deployment))
             continue
         covered, uncovered = rotation.covered, rotation.uncovered
         problems = []
@@ -64,7 +64,7 @@ def test_log_001_logrotate_covers_webapp_logs(deployment, verdict):
         if read.debug_rc not in (0, None) and not rules.debug_errors(read.debug_output):
             problems.append(f"logrotate -d {read.debugged} exits with {read.debug_rc}")
         blocks = sorted({f"{b.path}:{b.line}" for b in covered.values()})
-        verdict.judge(container.name, problems,
+        verdict.judge(container.subject, problems,
                       passed=f"{', '.join(posixpath.basename(p) for p in covered)} covered by {', '.join(blocks)}",
                       remediation=f"Cover the missing logs in {container.name}'s logrotate configuration, e.g.:\n"
                                   f"{_stanza(deployment)}" if uncovered else None,
@@ -88,18 +88,18 @@ def test_log_002_rotation_policy(deployment, verdict):
     for container, _ in snapshots(deployment, verdict, roles=("webapp",)):
         rotation = deployment.webapp_rotation(container)
         if rotation.found.config is None:
-            verdict.skipped(container.name, f"{rotation.found.found} (see LOG-001)")
+            verdict.skipped(container.subject, f"{rotation.found.found} (see LOG-001)")
             continue
         covered = rotation.covered
         if not covered:
-            verdict.skipped(container.name, "no logrotate block covers the web, access and error logs (see LOG-001)")
+            verdict.skipped(container.subject, "no logrotate block covers the web, access and error logs (see LOG-001)")
             continue
         problems = []
         for block, paths in _by_block(covered).items():
             names = ", ".join(posixpath.basename(p) for p in paths)
             problems += [f"block at {block.path}:{block.line} ({names}) {problem}"
                          for problem in rules.policy_problems(block.policy, paths[0], expected)]
-        verdict.judge(container.name, problems, passed="rotate 30, only above 20 MB, compressed, archived in "
+        verdict.judge(container.subject, problems, passed="rotate 30, only above 20 MB, compressed, archived in "
                                                        f"{expected.archive}",
                       remediation=f"Make the block read:\n{_stanza(deployment)}")
 
@@ -124,13 +124,13 @@ def test_log_003_archive_folder(deployment, verdict):
     for container, snapshot in snapshots(deployment, verdict):
         folder = snapshot.archive
         if folder.state == "missing":
-            verdict.failed(container.name, f"{archive} does not exist: rotated logs have nowhere to go")
+            verdict.failed(container.subject, f"{archive} does not exist: rotated logs have nowhere to go")
         elif folder.state != "present":
-            verdict.failed(container.name, f"{archive} is not a directory")
+            verdict.failed(container.subject, f"{archive} is not a directory")
         elif not folder.writable:
-            verdict.failed(container.name, f"{archive} is not writable by the container's user (uid {snapshot.uid})")
+            verdict.failed(container.subject, f"{archive} is not writable by the container's user (uid {snapshot.uid})")
         else:
-            verdict.passed(container.name, f"{archive} exists and is writable", archived_files=len(folder.files))
+            verdict.passed(container.subject, f"{archive} exists and is writable", archived_files=len(folder.files))
 
 
 @check("LOG-004", "no live log is far above its rotation threshold (Webapp 20 MB, Coreapp 15 MB)", "medium",
@@ -147,11 +147,11 @@ def test_log_004_live_logs_rotated(deployment, verdict):
     log_dir = deployment.profile.deployment.log_dir
     for container, snapshot in snapshots(deployment, verdict):
         if snapshot.log_dir.state != "present":
-            verdict.error(container.name, f"the log folder {log_dir} does not exist in the container (deployment.log_dir)")
+            verdict.error(container.subject, f"the log folder {log_dir} does not exist in the container (deployment.log_dir)")
             continue
         threshold = rules.WEBAPP_THRESHOLD if container.role == "webapp" else rules.COREAPP_THRESHOLD
         logs = live_logs(snapshot.log_dir.entries)
-        verdict.judge(container.name, rules.oversized(snapshot.log_dir.entries, threshold, tolerance),
+        verdict.judge(container.subject, rules.oversized(snapshot.log_dir.entries, threshold, tolerance),
                       passed=f"{len(logs)} live log(s), none above {rules.human(threshold * tolerance)}",
                       sizes={e.name: e.size for e in logs})
 
@@ -167,8 +167,8 @@ def test_log_005_archive_contents(deployment, verdict):
     archive = posixpath.join(deployment.profile.deployment.log_dir, "archive")
     for container, snapshot in snapshots(deployment, verdict):
         if snapshot.archive.state != "present":
-            verdict.skipped(container.name, f"no {archive} folder (see LOG-003)")
+            verdict.skipped(container.subject, f"no {archive} folder (see LOG-003)")
             continue
         files = snapshot.archive.files
-        verdict.judge(container.name, [f"{archive}: {p}" for p in rules.archive_problems(files)],
+        verdict.judge(container.subject, [f"{archive}: {p}" for p in rules.archive_problems(files)],
                       passed=f"{len(files)} archived file(s), all compressed, at most {rules.KEEP} per log")

@@ -9,7 +9,8 @@ the same volume, so they are held to the same rule.
 
 from wa_compliance.check import check
 from wa_compliance.rules import volumes as rules
-from wa_compliance.subjects import containers_to_check
+from wa_compliance.errors import FactUnavailable
+from wa_compliance.subjects import containers_to_check, each_host, unreached
 
 RECREATE = "then recreate it: docker-compose up -d --force-recreate {service}"
 
@@ -28,13 +29,13 @@ def test_vol_001_media_mounted(deployment, verdict):
     """
     media_path = deployment.profile.deployment.media_path
     for container in containers_to_check(deployment, verdict):
-        mount = deployment.media_mounts[container.name]
+        mount = deployment.media_mounts[container.subject]
         if mount is None:
-            verdict.failed(container.name, f"no mount at {media_path}: media it stores stay inside this container",
+            verdict.failed(container.subject, f"no mount at {media_path}: media it stores stay inside this container",
                            remediation=f"Add '- whatsappMedia:{media_path}' to the {_service(container)} service's volumes, "
                                        + RECREATE.format(service=_service(container)))
         else:
-            verdict.passed(container.name, f"{mount.describe()} at {media_path}", mount=mount.describe())
+            verdict.passed(container.subject, f"{mount.describe()} at {media_path}", mount=mount.describe())
 
 
 @check("VOL-002", "the media mount is read-write", "critical",
@@ -47,21 +48,21 @@ def test_vol_002_media_read_write(deployment, verdict):
     """
     media_path = deployment.profile.deployment.media_path
     for container in containers_to_check(deployment, verdict):
-        mount = deployment.media_mounts[container.name]
+        mount = deployment.media_mounts[container.subject]
         if mount is None:
-            verdict.skipped(container.name, f"no mount at {media_path} (see VOL-001)")
+            verdict.skipped(container.subject, f"no mount at {media_path} (see VOL-001)")
         elif not mount.read_write:
-            verdict.failed(container.name, f"{media_path} is mounted read-only ({mount.describe()})",
+            verdict.failed(container.subject, f"{media_path} is mounted read-only ({mount.describe()})",
                            remediation=f"Remove ':ro' from the {_service(container)} service's media volume entry, "
                                        + RECREATE.format(service=_service(container)))
         else:
-            verdict.passed(container.name, f"{media_path} is mounted read-write ({mount.describe()})")
+            verdict.passed(container.subject, f"{media_path} is mounted read-write ({mount.describe()})")
 
 
 @check("VOL-003", "every container mounts the same media storage", "critical",
        remediation="Mount the same named volume, bind path or network export at /usr/local/wamedia in every "
                    "Webapp, Coreapp and Master container, and recreate the odd ones.",
-       reads=("media_mounts", "volume_options"))
+       reads=("media_mounts", "volume_options", "mount_table"))
 def test_vol_003_media_shared(deployment, verdict):
     """All containers mount the same storage: one named volume, one bind path, or one network export
     (two volumes on the same NFS/CIFS export count as the same).
@@ -71,18 +72,37 @@ def test_vol_003_media_shared(deployment, verdict):
     media_path = deployment.profile.deployment.media_path
     storage = {}
     for container in containers_to_check(deployment, verdict):
-        mount = deployment.media_mounts[container.name]
+        mount = deployment.media_mounts[container.subject]
         if mount is None:
-            verdict.skipped(container.name, f"no mount at {media_path} (see VOL-001)")
-        else:
-            storage[container.name] = rules.storage_of(mount, deployment.volume_options.get(mount.source))
+            verdict.skipped(container.subject, f"no mount at {media_path} (see VOL-001)")
+            continue
+        host = deployment.site_of(container)
+        try:
+            storage[container.subject] = _storage(host, mount)
+        except FactUnavailable as exc:
+            verdict.error(container.subject, f"cannot tell what {mount.describe()} is stored on: {exc}")
     shared, odd = rules.odd_ones_out(storage)
+    missing = unreached(deployment)
     for name, where in storage.items():
         if name in odd:
+            alone = rules.host_of(where)
+            why = f"; storage of {alone} only: containers on other hosts cannot see it" if alone else ""
             verdict.failed(name, f"mounts {where} at {media_path}, the others share {shared}: "
-                                 "media stored here is invisible to them", storage=where, shared=shared)
+                                 f"media stored here is invisible to them{why}", storage=where, shared=shared)
+        elif missing:
+            verdict.error(name, f"shares {where} with {len(storage) - len(odd) - 1} other container(s), "
+                                f"but not every host could be read{missing}", storage=where)
         else:
             verdict.passed(name, f"shares {where} with {len(storage) - len(odd) - 1} other container(s)", storage=where)
+
+
+def _storage(host, mount) -> str:
+    """The storage a mount really is, on its host: a bind path (or a volume over one) is
+    looked up in that host's mount table, where a network export shows."""
+    options = host.volume_options.get(mount.source) if mount.kind == "volume" else None
+    bound = mount.kind == "bind" or "bind" in ((options or {}).get("o") or "").split(",")
+    mounts = host.mount_table if bound else None
+    return rules.storage_of(mount, options, host.label, mounts)
 
 
 @check("VOL-004", "a file written by each container is read back identical by every other one", "high",
@@ -99,20 +119,26 @@ def test_vol_004_live_round_trip(deployment, verdict):
         return
     if len(running) == 1:
         # the stopped ones are `error` above; a lone container proves nothing about sharing
-        return verdict.error(running[0].name, "no other container is running to read its probe back: "
+        return verdict.error(running[0].subject, "no other container is running to read its probe back: "
                                               "the round trip needs two")
     report = deployment.media_probe
     if report.unreachable:
         # a docker exec failed (engine or connection lost): the round trip proves nothing either way
         cut = next(iter(report.unreachable.values()))
         for container in running:
-            verdict.error(container.name, report.unreachable.get(container.name, f"round trip cut short: {cut}"))
+            verdict.error(container.subject, report.unreachable.get(container.subject, f"round trip cut short: {cut}"))
     else:
         problems = rules.round_trip_problems(report.write_errors, report.seen, report.media_path)
+        missing = unreached(deployment)
         for container in running:
-            verdict.judge(container.name, problems.get(container.name, []),
-                          passed=f"its probe was read back identical by {len(running) - 1} other container(s)",
-                          probe_execs=report.exec_count)
+            found = problems.get(container.subject, [])
+            if missing and not found:
+                verdict.error(container.subject, f"its probe was read back identical by {len(running) - 1} other "
+                                                 f"container(s), but not every host could be read{missing}")
+            else:
+                verdict.judge(container.subject, found,
+                              passed=f"its probe was read back identical by {len(running) - 1} other container(s)",
+                              probe_execs=report.exec_count)
     for leftover in report.leftovers:
         name, _, path = leftover.partition(":")
         verdict.error(name, f"the probe {path} could not be removed: delete it by hand")
@@ -129,17 +155,22 @@ def test_vol_005_compose_declares_media(deployment, verdict):
     R-VOL: "to view or change the volume's path, edit docker-compose.yml" — the file must stay right
     too.
     """
-    path = deployment.profile.deployment.compose_file
+    for host, _ in each_host(deployment, verdict):
+        _judge_compose_file(host, verdict)
+
+
+def _judge_compose_file(host, verdict) -> None:
+    path = host.profile.deployment.compose_file
     if not path:
-        return verdict.skipped(deployment.name, "no compose file named in the profile (deployment.compose_file)")
-    if not deployment.compose_file.exists:
-        return verdict.failed(path, f"compose file not found at {path} on {deployment.profile.target}")
-    media_path = deployment.profile.deployment.media_path
-    declarations = deployment.compose_media
+        return verdict.skipped(host.host_subject, "no compose file named in the profile (deployment.compose_file)")
+    if not host.compose_file.exists:
+        return verdict.failed(host.subject(path), f"compose file not found at {path} on {host.profile.target}")
+    media_path = host.profile.deployment.media_path
+    declarations = host.compose_media
     if not declarations:
-        return verdict.failed(path, "declares no service running docker.whatsapp.biz/web or coreapp images")
+        return verdict.failed(host.subject(path), "declares no service running docker.whatsapp.biz/web or coreapp images")
     for service in declarations:
-        subject = f"{path} service {service.service}"
+        subject = host.subject(f"{path} service {service.service}")
         if service.entry is None:
             verdict.failed(subject, f"line {service.line}: no volume at {media_path}",
                            remediation=f"Add '- whatsappMedia:{media_path}' under services.{service.service}.volumes.")

@@ -9,6 +9,7 @@ from pathlib import Path
 from .errors import UsageError
 from .facts.cached import Prefetch
 from .facts.deployment import DeploymentFacts
+from .facts.spread import SpreadDeploymentFacts
 from .inventory_hosts import inventory_profiles
 from .model import Result, Severity
 from .outputs.baseline import Baseline
@@ -28,7 +29,7 @@ class Audit:
     ssh_options: dict[str, SshOptions] = field(default_factory=dict)   # per host; default: none
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     results: dict[str, list[Result]] = field(default_factory=dict)
-    _facts: dict[str, DeploymentFacts] = field(default_factory=dict)
+    _facts: dict[str, DeploymentFacts | SpreadDeploymentFacts] = field(default_factory=dict)
     _prefetch: Prefetch = field(default_factory=Prefetch)
 
     @classmethod
@@ -66,8 +67,9 @@ class Audit:
     def facts(self, host: str) -> DeploymentFacts:
         """Gathered once per host per run, whichever checks ask."""
         if host not in self._facts:
-            self._facts[host] = DeploymentFacts(self.profiles[host], self.exact_counts,
-                                                self.ssh_options.get(host))
+            profile = self.profiles[host]
+            kind = SpreadDeploymentFacts if profile.hosts else DeploymentFacts
+            self._facts[host] = kind(profile, self.exact_counts, self.ssh_options.get(host))
         return self._facts[host]
 
     def start_gathering(self, reads_by_host: dict[str, list[str]]) -> None:

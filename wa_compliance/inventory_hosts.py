@@ -5,7 +5,9 @@ inventory, as Ansible would connect: `ansible_host` (default: the inventory name
 `ansible_user`, `ansible_port`, `ansible_ssh_private_key_file`; `ansible_connection=local`
 audits this machine. What it is comes from a profile: the one the host variable
 `wa_compliance_profile` names, else `profiles/<inventory name>.yaml` when it exists, else
-the defaults of docs/profile.md (Meta's paths, containers discovered by image).
+the defaults of docs/profile.md (Meta's paths, containers discovered by image). Hosts whose
+variable `wa_compliance_deployment` is the same form one deployment spread over them, audited
+as a profile with `hosts:` named after that value (its profile and SSH key: its first host's).
 
 >>> [p.target for p, _ in inventory_profiles("fleet.ini", "profiles")]      # doctest: +SKIP
 ['ssh://deploy@10.0.0.11:2222', 'ssh://deploy@10.0.0.12', 'local']
@@ -18,11 +20,12 @@ from pathlib import Path
 
 from .errors import UsageError
 from .inventory import InventoryHost, read_inventory, select
-from .profile import Profile, load_profile, resolve_host
+from .profile import Host, Profile, load_profile, resolve_host
 from .profile_schema import target as valid_target
 from .transport.ssh import SshOptions
 
 PROFILE_VARIABLE = "wa_compliance_profile"
+DEPLOYMENT_VARIABLE = "wa_compliance_deployment"
 
 
 def inventory_profiles(path: str, profiles_dir: str, limit: str | None = None,
@@ -31,7 +34,24 @@ def inventory_profiles(path: str, profiles_dir: str, limit: str | None = None,
     hosts = select(read_inventory(path), limit)
     if not hosts:
         raise UsageError(f"--inventory={path}: no host" + (f" matches --limit={limit}" if limit else ""))
-    return [_host_profile(host, path, profiles_dir, ssh) for host in hosts]
+    chosen: list[tuple[Profile, SshOptions]] = []
+    spread: dict[str, int] = {}        # deployment name -> its index in `chosen`
+    for host in hosts:
+        profile, options = _host_profile(host, path, profiles_dir, ssh)
+        deployment = host.vars.get(DEPLOYMENT_VARIABLE)
+        if deployment is None:
+            chosen.append((profile, options))
+            continue
+        if not isinstance(deployment, str) or not deployment:
+            raise UsageError(f"{path}: host {host.name}: {DEPLOYMENT_VARIABLE} must name a deployment")
+        member = Host(target=profile.target, name=host.name)
+        if deployment in spread:
+            first, first_options = chosen[spread[deployment]]
+            chosen[spread[deployment]] = (dataclasses.replace(first, hosts=[*first.hosts, member]), first_options)
+        else:
+            spread[deployment] = len(chosen)
+            chosen.append((dataclasses.replace(profile, name=deployment, target="local", hosts=[member]), options))
+    return chosen
 
 
 def _host_profile(host: InventoryHost, inventory: str, profiles_dir: str,

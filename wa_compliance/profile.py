@@ -17,6 +17,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -31,6 +32,7 @@ _SCALAR_TAGS = {_YAML + t for t in ("str", "int", "float", "bool", "null", "time
 _KIND = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
          dt.date: "a date (YYYY-MM-DD)"}
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_IP_ADDRESS = re.compile(r"[0-9]+(\.[0-9]+){3}")
 _INVALID = object()        # a scalar PyYAML itself cannot construct (2026-02-30, !!int abc)
 
 
@@ -50,6 +52,27 @@ class Deployment:
     media_path: str = "/usr/local/wamedia"
     log_dir: str = "/var/log/whatsapp"
     containers: Containers | None = None          # None: discovered
+
+
+@dataclass(frozen=True)
+class DeploymentOverrides:
+    """A host's own values of `deployment.*` (None: the profile's)."""
+    topology: str | None = None
+    compose_project: str | None = None
+    db_env: str | None = None
+    compose_file: str | None = None
+    media_path: str | None = None
+    log_dir: str | None = None
+    containers: Containers | None = None
+
+
+@dataclass(frozen=True)
+class Host:
+    """One host of a deployment spread over several (`hosts:`)."""
+    target: str
+    name: str | None = None            # default: the target's host name up to its first dot
+    docker_host: str | None = None
+    deployment: DeploymentOverrides = field(default_factory=DeploymentOverrides)
 
 
 @dataclass(frozen=True)
@@ -114,6 +137,7 @@ class Profile:
     path: str                                     # the file it was read from
     target: str = "local"                         # local | ssh://user@host[:port]
     docker_host: str | None = None
+    hosts: list[Host] = field(default_factory=list)
     deployment: Deployment = field(default_factory=Deployment)
     database: Database = field(default_factory=Database)
     api: Api = field(default_factory=Api)
@@ -123,6 +147,31 @@ class Profile:
     thresholds: Thresholds = field(default_factory=Thresholds)
     cron: Cron = field(default_factory=Cron)
     waivers: list[Waiver] = field(default_factory=list)
+
+    def host_profiles(self) -> dict[str, "Profile"]:
+        """The profile as each host is audited, by host name: its target, engine and
+        `deployment.*` overrides, the rest shared. One host without a name: `target:`."""
+        if not self.hosts:
+            return {"": self}
+        found = {}
+        for host in self.hosts:
+            overrides = {k: v for k, v in dataclasses.asdict(host.deployment).items() if v is not None}
+            if host.deployment.containers is not None:
+                overrides["containers"] = host.deployment.containers
+            found[host_name(host)] = dataclasses.replace(
+                self, target=host.target, docker_host=host.docker_host, hosts=[],
+                deployment=dataclasses.replace(self.deployment, **overrides))
+        return found
+
+
+def host_name(host: Host) -> str:
+    """`name:`, else the target's host name up to its first dot (an IP address whole)."""
+    if host.name:
+        return host.name
+    if host.target == "local":
+        return "local"
+    hostname = urlsplit(host.target).hostname or host.target
+    return hostname if _IP_ADDRESS.fullmatch(hostname) or ":" in hostname else hostname.split(".")[0]
 
 
 def load_profile(path: str | Path) -> Profile:
@@ -139,7 +188,26 @@ def load_profile(path: str | Path) -> Profile:
         raise ProfileError(shown, _line(root), f"a profile must be a mapping of keys, got {_describe(root)}")
     values = _Reader(shown).section(Profile, root, "", "")
     values.setdefault("name", Path(path).stem)
+    _check_hosts(values, root, shown)
     return Profile(path=shown, **values)
+
+
+def _check_hosts(values: dict, root: MappingNode, shown: str) -> None:
+    """`hosts:` replaces `target:` and `docker_host:` (each host has its own); names unique."""
+    if not values.get("hosts"):
+        return
+    nodes = {key.value: (key, value) for key, value in root.value}
+    for key in ("target", "docker_host"):
+        if key in values:
+            raise ProfileError(shown, _line(nodes[key][0]), f"{key} and hosts are exclusive: "
+                               f"give each host its own (hosts[N].{key})")
+    seen: dict[str, int] = {}
+    for index, (host, node) in enumerate(zip(values["hosts"], nodes["hosts"][1].value)):
+        name = host_name(host)
+        if name in seen:
+            raise ProfileError(shown, _line(node), f"hosts[{index}] is named {name!r} like "
+                               f"hosts[{seen[name]}]: give one of them a name:")
+        seen[name] = index
 
 
 def available_profiles(profiles_dir: str | Path) -> list[str]:
@@ -267,7 +335,7 @@ class _Reader:
         if value is _INVALID:
             hint = " (quote it to keep it as text)" if tp is str and _is_plain_scalar(node) else ""
             self.fail(node, f"{where} must be {_KIND[tp]}, got {_describe(node)}{hint}")
-        rule = profile_schema.FIELD_RULES.get(schema)
+        rule = profile_schema.field_rule(schema)
         problem = rule(value) if rule else None
         if problem:
             self.fail(node, f"{where} {problem}, got {_describe(node)}")

@@ -169,4 +169,12 @@ def _database(section: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+def field_rule(schema: str) -> FieldRule | None:
+    """The rule of a key; a host's keys (hosts.target, hosts.deployment.db_env) follow the
+    profile's own."""
+    if schema == "hosts.name":
+        return FIELD_RULES["name"]
+    return FIELD_RULES.get(schema) or FIELD_RULES.get(schema.removeprefix("hosts."))
+
+
 SECTION_RULES: dict[str, SectionRule] = {"thresholds": _thresholds, "api": _api, "database": _database}

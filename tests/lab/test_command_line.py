@@ -12,7 +12,7 @@ import pytest
 def test_unknown_host_exits_4_listing_the_profiles(audit):
     run = audit("--host=nope")
     assert run.exit_code == 4
-    assert "unknown host 'nope': no profiles/nope.yaml (available: lab, lab-bind, lab-mc, lab-mc-pg, lab-pg)" in run.console
+    assert "unknown host 'nope': no profiles/nope.yaml (available: lab, lab-bind, lab-hosts, lab-mc, lab-mc-pg, lab-pg)" in run.console
     assert "Traceback" not in run.console
 
 
@@ -28,7 +28,7 @@ def test_misspelt_profile_key_exits_4_naming_file_line_and_key(audit, tmp_path):
 def test_checks_without_host_is_a_usage_error(audit):
     run = audit()
     assert run.exit_code == 4
-    assert "no --host given" in run.console and "lab, lab-bind, lab-mc, lab-mc-pg, lab-pg" in run.console
+    assert "no --host given" in run.console and "lab, lab-bind, lab-hosts, lab-mc, lab-mc-pg, lab-pg" in run.console
 
 
 def test_bad_fail_on_is_a_usage_error(audit):

@@ -162,7 +162,7 @@ def test_error_renders_file_line_and_problem(tmp_path):
     assert isinstance(caught.value, UsageError)
 
 
-TOP_KEYS = ("name, target, docker_host, deployment, database, api, traffic, schedule, settings, "
+TOP_KEYS = ("name, target, docker_host, hosts, deployment, database, api, traffic, schedule, settings, "
             "thresholds, cron, waivers")
 
 ERRORS = {

@@ -24,13 +24,39 @@ from .rotation import LogFacts
 
 
 class DeploymentFacts(HostFacts, EngineFacts, DatabaseFacts, CronFacts, ApiFacts, LogFacts, GarbageCollectionFacts):
-    """One deployment, as the checks read it: each concern's facts come from its module."""
+    """One deployment on one host, as the checks read it: each concern's facts come from its
+    module. In a deployment spread over hosts (facts/spread.py) each host has one, `label`led
+    with the host's name, and `sites` lists them all."""
 
-    def __init__(self, profile: Profile, exact_counts: bool = False, ssh_options: SshOptions | None = None):
+    def __init__(self, profile: Profile, exact_counts: bool = False, ssh_options: SshOptions | None = None,
+                 label: str = ""):
         self.profile = profile
         self.name = profile.name
         self.exact_counts = exact_counts
         self.ssh_options = ssh_options or SshOptions()
+        self.label = label
+        self.sites = [self]
+
+    @property
+    def hosts(self) -> list["DeploymentFacts"]:
+        """The hosts whose own facts (db.env, engine, cron) checks judge: this one."""
+        return [self]
+
+    def site_of(self, container) -> "DeploymentFacts":
+        """The host a container runs on: this one."""
+        return self
+
+    @property
+    def host_subject(self) -> str:
+        """The subject of a result about the host itself: its name, else the deployment's."""
+        return self.label or self.name
+
+    def subject(self, name: str) -> str:
+        """`name` as results show it: prefixed with the host in a deployment spread over hosts
+        (`wa-b/biz_wacore_1`, `wa-b:/opt/whatsapp/db.env`)."""
+        if not self.label:
+            return name
+        return f"{self.label}:{name}" if name.startswith("/") else f"{self.label}/{name}"
 
     def start_gathering(self, prefetch: Prefetch, reads) -> None:
         """The facts the selected checks read, in the background (see facts/cached.py)."""

@@ -3,6 +3,8 @@ reads inside each (one exec per container), the engine's other containers and re
 
 from __future__ import annotations
 
+import dataclasses
+
 from ..transport.containers import ContainerFacts, DockerEngine
 from ..transport.ssh import DOCKER_SOCKET
 from .cached import fact, once, step
@@ -31,7 +33,8 @@ class EngineFacts:
         if declared is not None:
             roles = {"webapp": declared.webapp or [], "coreapp": declared.coreapp or [],
                      "master": declared.master or []}
-        return self.docker.wa_containers(self.profile.deployment.compose_project, roles)
+        found = self.docker.wa_containers(self.profile.deployment.compose_project, roles)
+        return [dataclasses.replace(c, host=self.label) for c in found] if self.label else found
 
     @fact(after="containers")
     def media_mounts(self) -> dict[str, MediaMount | None]:

@@ -124,12 +124,13 @@ def _api_jobs(deployment):
     window = parse_window(deployment.profile.schedule.off_peak)
     api_host = urlsplit(deployment.profile.api.url).netloc if deployment.profile.api.url else None
     jobs = []
-    for cron in deployment.cron_commands:
+    for site, cron in _deployment_cron(deployment):
         if cron.ignored:
             continue
         calls = [(body, call) for body in cron.runs.bodies for call in _gc_calls(body.text)]
         if api_host:                          # not another deployment's GC job on the same host
-            calls = [(body, call) for body, call in calls if urlsplit(call.url).netloc in ("", api_host)]
+            ours = {"", api_host, *_webapp_addresses(site)}
+            calls = [(body, call) for body, call in calls if urlsplit(call.url).netloc in ours]
         if not calls:
             continue
         try:
@@ -137,9 +138,42 @@ def _api_jobs(deployment):
         except ValueError:
             continue
         body, call = calls[0]
-        jobs.append(ApiJob(" → ".join((cron.where, *body.located(call.text))), schedule.at_least_daily(),
+        jobs.append(ApiJob(" → ".join((site.subject(cron.where), *body.located(call.text))), schedule.at_least_daily(),
                                  schedule.runs and not schedule.outside(window), schedule.description))
     return tuple(jobs)
+
+
+def _webapp_addresses(site) -> set[str]:
+    """host:port a job on `site` reaches one of the deployment's Webapps at: a port a Webapp of
+    that host publishes, on the host itself (localhost, 127.0.0.1, its name)."""
+    try:
+        ports = {port for c in site.containers if c.role == "webapp" for port in c.published}
+    except FactUnavailable:
+        return set()
+    names = {"localhost", "127.0.0.1", site.label, urlsplit(site.profile.target).hostname} - {"", None}
+    return {f"{name}:{port}" for name in names for port in ports}
+
+
+def _deployment_cron(deployment):
+    """(host, cron entry) of every host of the deployment: on a deployment spread over hosts,
+    the jobs of all of them count (a host whose cron cannot be read is in _unreadable_cron)."""
+    for site in deployment.sites:
+        try:
+            commands = site.cron_commands
+        except FactUnavailable:
+            continue
+        for cron in commands:
+            yield site, cron
+
+
+def _unreadable_cron(deployment):
+    notes = []
+    for site in deployment.sites:
+        try:
+            notes += [site.subject(note) for note, _ in not_followed(site.cron_commands, GC_PATH)]
+        except FactUnavailable as exc:
+            notes.append(f"{site.label}: cron not read ({exc})")
+    return tuple(notes)
 
 
 def _gc_calls(text):
@@ -163,4 +197,4 @@ class GarbageCollectionFacts:
             rows=rows, pass_through=pass_through, auto_gc=auto_gc, rps=_traffic(self),
             jobs=_api_jobs(self), api_gc_rps=thresholds.api_gc_rps, unknown_settings=unknown,
             # scripts cron entries run that could not be followed: where a GC call may hide
-            unfollowed=tuple(note for note, _ in not_followed(self.cron_commands, GC_PATH)))
+            unfollowed=_unreadable_cron(self))

@@ -8,6 +8,7 @@ from ..errors import EnvFileError, FactUnavailable
 from ..transport.host import FileSnapshot, HostTransport
 from ..transport.ssh import SshConnection
 from .cached import fact
+from .media import parse_mounts
 
 
 class DbEnvUnparsable(FactUnavailable):
@@ -50,6 +51,14 @@ class HostFacts:
             return parse_env_file(snapshot.content, path)
         except EnvFileError as exc:
             raise DbEnvUnparsable(exc, path) from None
+
+    @fact
+    def mount_table(self) -> list[tuple[str, str, str]]:
+        """The host's mounts (source, mount point, type): where a bind path really lives."""
+        snapshot = self.host.read_file("/proc/self/mounts")
+        if not snapshot.readable:
+            raise FactUnavailable(f"cannot read the mount table on {self.profile.target}", "/proc/self/mounts")
+        return parse_mounts(snapshot.content.decode("utf-8", "replace"))
 
     @fact
     def compose_file(self) -> FileSnapshot:

@@ -11,6 +11,7 @@ False
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 
 
@@ -37,3 +38,21 @@ def media_mount(mounts, media_path: str) -> MediaMount | None:
             source = mount.get("Name") if kind == "volume" else mount.get("Source")
             return MediaMount(kind, source or "", bool(mount.get("RW")), mount.get("Driver"))
     return None
+
+
+def parse_mounts(text: str) -> list[tuple[str, str, str]]:
+    """(source, mount point, type) of each line of /proc/mounts, its octal escapes decoded.
+
+    >>> parse_mounts("root@10.0.0.9:/srv /mnt/wa\\040media fuse.sshfs rw 0 0\\n")
+    [('root@10.0.0.9:/srv', '/mnt/wa media', 'fuse.sshfs')]
+    """
+    found = []
+    for line in text.split("\n"):
+        fields = line.split(" ")         # the kernel escapes spaces, tabs, newlines in fields
+        if len(fields) >= 3:
+            found.append(tuple(_unescape(field) for field in fields[:3]))
+    return found
+
+
+def _unescape(field: str) -> str:
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)

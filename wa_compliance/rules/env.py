@@ -122,3 +122,29 @@ def sharing_namespace(name: str, namespaces: dict[str, tuple]) -> list[str]:
     mine = namespaces.get(name)
     return [other for other, namespace in namespaces.items() if mine is not None and other != name
             and namespace == mine]
+
+
+def host_disagreements(values_by_host: dict[str, dict[str, str]]) -> list[str]:
+    """Each WA_DB_* variable the hosts' db.env files do not agree on, naming the hosts; the
+    password is compared but never shown.
+
+    >>> host_disagreements({"wa-a": {"WA_DB_PORT": "3306", "WA_DB_PASSWORD": "x"},
+    ...                     "wa-b": {"WA_DB_PORT": "3307", "WA_DB_PASSWORD": "y"}})
+    ["WA_DB_PASSWORD differs: wa-a's is not wa-b's", "WA_DB_PORT: '3306' on wa-a, '3307' on wa-b"]
+    """
+    keys = sorted({key for values in values_by_host.values() for key in values if key.startswith("WA_DB_")})
+    problems = []
+    for key in keys:
+        hosts_by_value: dict[str | None, list[str]] = {}
+        for host, values in values_by_host.items():
+            hosts_by_value.setdefault(values.get(key), []).append(host)
+        if len(hosts_by_value) == 1:
+            continue
+        if key == "WA_DB_PASSWORD":
+            groups = [", ".join(hosts) for hosts in hosts_by_value.values()]
+            problems.append(f"{key} differs: " + " is not ".join(f"{group}'s" for group in groups))
+        else:
+            problems.append(f"{key}: " + ", ".join(
+                f"{'unset' if value is None else repr(value)} on {', '.join(hosts)}"
+                for value, hosts in hosts_by_value.items()))
+    return problems

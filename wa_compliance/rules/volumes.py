@@ -9,13 +9,25 @@ from ..facts.media import MediaMount
 
 # Volume options (driver `local`) that put the data on network storage.
 NETWORK_FILESYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "glusterfs", "ceph")
+# File systems of a mount table that are network storage (FUSE ones as /proc/mounts names them).
+NETWORK_MOUNTS = (*NETWORK_FILESYSTEMS, "fuse.sshfs", "fuse.glusterfs", "fuse.ceph", "fuse.cephfs",
+                  "fuse.s3fs", "9p", "afs", "lustre", "beegfs", "gpfs")
 
 
-def storage_of(mount: MediaMount, volume_options: dict | None) -> str:
-    """What the data really lives on, so that two volumes on one NFS export compare equal.
+def storage_of(mount: MediaMount, volume_options: dict | None, host: str = "",
+               mounts: list[tuple[str, str, str]] | None = None) -> str:
+    """What the data really lives on, so that two volumes on one NFS export compare equal; a
+    `local` volume or a local bind path is its own host's storage (`host` names it when the
+    deployment spans hosts), a bind path on a network mount of the host's `mounts` table
+    (source, mount point, type) is that export.
 
     >>> storage_of(MediaMount("volume", "a_media", True, "local"), {"type": "nfs", "o": "addr=10.0.0.5,rw", "device": ":/wamedia"})
     'nfs 10.0.0.5:/wamedia'
+    >>> storage_of(MediaMount("bind", "/mnt/wa/media", True), None, "wa-b",
+    ...            [("root@10.0.0.9:/srv", "/mnt/wa", "fuse.sshfs")])
+    'fuse.sshfs 10.0.0.9:/srv/media'
+    >>> storage_of(MediaMount("volume", "a_media", True, "local"), {}, "wa-b")
+    'volume a_media on wa-b'
     """
     options = volume_options or {}
     fstype = (options.get("type") or "").lower()
@@ -28,7 +40,45 @@ def storage_of(mount: MediaMount, volume_options: dict | None) -> str:
         return f"{fstype} {address}{device}" if device.startswith(":") else f"{fstype} {device}"
     if mount.kind == "volume" and mount.driver not in (None, "", "local"):
         return f"volume {mount.source} (driver {mount.driver})"
-    return mount.describe()
+    path = mount.source if mount.kind == "bind" else _bound_device(options)
+    if path:
+        network = _network_mount(path, mounts or [])
+        if network:
+            return network
+        described = f"bind {path}"
+    else:
+        described = mount.describe()
+    return f"{described} on {host}" if host else described
+
+
+def _bound_device(options: dict) -> str | None:
+    """The folder a `local` volume with `o=bind` stands for (Meta's file kept unmodified, the
+    volume created over a mounted directory)."""
+    if "bind" in (options.get("o") or "").split(",") and (options.get("device") or "").startswith("/"):
+        return options["device"]
+    return None
+
+
+def _network_mount(path: str, mounts: list[tuple[str, str, str]]) -> str | None:
+    """`type server:/export/rest` when `path` lies on a network mount of the table."""
+    best = None
+    for source, point, fstype in mounts:
+        inside = path == point or path.startswith(point.rstrip("/") + "/")
+        if inside and (best is None or len(point) > len(best[1])):
+            best = (source, point, fstype)
+    if best is None or best[2].lower() not in NETWORK_MOUNTS:
+        return None
+    source, point, fstype = best
+    rest = path[len(point.rstrip("/")):]
+    server, colon, export = source.rpartition(":")
+    server = server.rpartition("@")[2]           # sshfs names the login: not part of the storage
+    return f"{fstype} {server}{colon}{export.rstrip('/')}{rest}" if colon else f"{fstype} {source}{rest}"
+
+
+def host_of(storage: str) -> str | None:
+    """The host a storage belongs to alone ('volume x on wa-b' -> 'wa-b'), None for shared."""
+    head, on, host = storage.rpartition(" on ")
+    return host if on and head.startswith(("volume ", "bind ")) else None
 
 
 def odd_ones_out(storage_by_container: dict[str, str]) -> tuple[str | None, dict[str, str]]:

@@ -39,6 +39,13 @@ class ContainerFacts:
     env: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     mounts: tuple[dict, ...] = ()
+    host: str = ""                 # the host it runs on, in a deployment spread over several
+    published: tuple[int, ...] = ()    # host ports its ports are published on
+
+    @property
+    def subject(self) -> str:
+        """How results name it: `wa-b/biz_wacore_1` when the deployment spans hosts."""
+        return f"{self.host}/{self.name}" if self.host else self.name
 
     @property
     def running(self) -> bool:
@@ -60,7 +67,18 @@ class ContainerFacts:
             ago = _ago(self.finished_at)
             if ago:
                 detail += f", {ago}"
-        return f"{self.name} is not running ({detail})"
+        return f"{self.subject} is not running ({detail})"
+
+
+def _published(bindings: dict) -> tuple[int, ...]:
+    """Host ports of `HostConfig.PortBindings` ({"443/tcp": [{"HostIp": "", "HostPort": "9090"}]})."""
+    ports = set()
+    for entries in bindings.values():
+        for entry in entries if isinstance(entries, list) else []:
+            port = entry.get("HostPort") if isinstance(entry, dict) else None
+            if isinstance(port, str) and port.isdigit():
+                ports.add(int(port))
+    return tuple(sorted(ports))
 
 
 def role_of(image: str, env: dict[str, str]) -> str | None:
@@ -159,7 +177,8 @@ class DockerEngine:
             name=field(attrs, "Name", str, "").lstrip("/"), id=field(attrs, "Id", str, ""),
             role=role or role_of(image, env), image=image,
             status=field(state, "Status", str, "unknown"), exit_code=field(state, "ExitCode", int),
-            finished_at=field(state, "FinishedAt", str), env=env, labels=labels, mounts=tuple(mounts))
+            finished_at=field(state, "FinishedAt", str), env=env, labels=labels, mounts=tuple(mounts),
+            published=_published(field(field(attrs, "HostConfig", dict, {}), "PortBindings", dict, {})))
 
     def listing(self) -> list[dict]:
         """Every container on the engine, running or not, in one call: what cron entries may name."""
