@@ -90,9 +90,10 @@ def main() -> int:
             for run in range(options.runs):
                 for name, arguments in variants.items():     # interleaved: same conditions
                     times[name].append(timed(cluster, arguments, folder / f"{run}-{len(times[name])}"))
+            time.sleep(1.5)          # the events of earlier audits stay out of the window
             since = time.time()
             timed(cluster, variants["3 hosts"], folder / "execs")
-            execs = exec_counts(cluster, since - 1, time.time() + 1)
+            execs = exec_counts(cluster, since, time.time() + 1)
     finally:
         if not options.keep:
             cluster.down()

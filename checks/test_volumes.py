@@ -70,8 +70,9 @@ def test_vol_003_media_shared(deployment, verdict):
     R-VOL: one media volume, shared: media stored by one container must be found by the others.
     """
     media_path = deployment.profile.deployment.media_path
-    storage = {}
+    storage, host_of = {}, {}
     for container in containers_to_check(deployment, verdict):
+        host_of[container.subject] = container.host
         mount = deployment.media_mounts[container.subject]
         if mount is None:
             verdict.skipped(container.subject, f"no mount at {media_path} (see VOL-001)")
@@ -84,11 +85,16 @@ def test_vol_003_media_shared(deployment, verdict):
     shared, odd = rules.odd_ones_out(storage)
     missing = unreached(deployment)
     for name, where in storage.items():
+        alone = rules.host_of(where)
+        # a local volume or a local bind path is its own host's storage only
+        elsewhere = sorted({host_of[other] for other in storage if host_of[other] != host_of[name]})
         if name in odd:
-            alone = rules.host_of(where)
             why = f"; storage of {alone} only: containers on other hosts cannot see it" if alone else ""
             verdict.failed(name, f"mounts {where} at {media_path}, the others share {shared}: "
                                  f"media stored here is invisible to them{why}", storage=where, shared=shared)
+        elif alone and elsewhere:
+            verdict.failed(name, f"mounts {where} at {media_path}: storage of {alone} only, the containers on "
+                                 f"{', '.join(elsewhere)} cannot see it", storage=where)
         elif missing:
             verdict.error(name, f"shares {where} with {len(storage) - len(odd) - 1} other container(s), "
                                 f"but not every host could be read{missing}", storage=where)
@@ -130,8 +136,13 @@ def test_vol_004_live_round_trip(deployment, verdict):
     else:
         problems = rules.round_trip_problems(report.write_errors, report.seen, report.media_path)
         missing = unreached(deployment)
+        # on hosts of their own, the ones outside the largest group also miss its probes
+        apart = {c.host for c in running if problems.get(c.subject)}
         for container in running:
             found = problems.get(container.subject, [])
+            if not found and apart - {container.host}:
+                found = [f"its probe is not visible on {', '.join(sorted(apart - {container.host}))}, whose "
+                         f"containers do not share {report.media_path} with it"]
             if missing and not found:
                 verdict.error(container.subject, f"its probe was read back identical by {len(running) - 1} other "
                                                  f"container(s), but not every host could be read{missing}")

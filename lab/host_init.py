@@ -54,6 +54,8 @@ def start(folder: Path, config: dict, say) -> dict[str, subprocess.Popen]:
         os.mkdir(path, 0o755)
     for source, target in config["binds"].items():
         run(["mount", "--bind", source, target])
+    for path in config.get("emptied", []):
+        run(["mount", "--bind", "/dev/null", path])
     children: dict[str, subprocess.Popen] = {}
     storage = config.get("storage")
     if storage:

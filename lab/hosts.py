@@ -38,6 +38,7 @@ INIT_MODULE = "lab.host_init"
 # The container networks of host N come from 172.30.(16N).0/20: no two engines share a subnet.
 ADDRESS_POOL = "172.30.{base}.0/20"
 START_SECONDS = 90
+SHELL_STARTUP = ("/root/.bashrc", "/root/.profile", "/root/.bash_profile")
 # Folders hosts mount over that this machine does not have of its own: made (empty) at a
 # host's start, removed by the purge when empty. (/etc/cron.d and the crontab spool are Debian's.)
 MOUNT_POINTS = ("/opt/whatsapp", "/mnt/wamedia", "/srv/wamedia")
@@ -62,8 +63,9 @@ class SimulatedHost:
         self.folder = Path(folder)
         self.name, self.address, self.index = name, address, index
         self.with_docker, self.with_cron, self.storage = docker, cron, storage
+        # VERBOSE: a host's sshd logs each login, not each channel (which costs CPU the hosts share)
         self.sshd = SshServer(self.folder / "sshd", port=self._port(port), address=address,
-                              client_key=client_key)
+                              client_key=client_key, log_level="VERBOSE")
         # this host's view of these paths: a folder of its own under self.folder
         self.binds = {"/etc/cron.d": self.folder / "etc-cron.d",
                       "/var/spool/cron/crontabs": self.folder / "crontabs",
@@ -152,6 +154,9 @@ class SimulatedHost:
 
     def _init_config(self) -> dict:
         config = {"name": self.name, "address": self.address, "docker": self.with_docker,
+                  # this machine's root shell start-up files (pyenv...) are not a host's: every
+                  # SSH command would source them
+                  "emptied": [path for path in SHELL_STARTUP if Path(path).is_file()],
                   "cron": self.with_cron, "address_pool": ADDRESS_POOL.format(base=16 * self.index),
                   "binds": {str(source): target for target, source in self.binds.items()},
                   "sshd": {"config": str(self.sshd.folder / "sshd_config"),

@@ -26,11 +26,13 @@ HOST_ALIAS = "lab-ssh"
 
 class SshServer:
     def __init__(self, folder: Path, port: int | None = None, user: str = "root",
-                 address: str = "127.0.0.1", client_key: Path | None = None):
+                 address: str = "127.0.0.1", client_key: Path | None = None,
+                 log_level: str = "DEBUG1"):
         self.folder = Path(folder)
         self.port = port or ports.reserve(self.folder)
         self.user = user
         self.address = address
+        self.log_level = log_level      # DEBUG1 logs each forwarded socket; VERBOSE costs less
         self._client_key = Path(client_key) if client_key else None   # shared by several servers
         self._process: subprocess.Popen | None = None
 
@@ -131,7 +133,7 @@ StrictModes no
 AllowTcpForwarding yes
 AllowStreamLocalForwarding yes
 Subsystem sftp /usr/lib/openssh/sftp-server
-LogLevel DEBUG1
+LogLevel {self.log_level}
 """)
         (folder / "ssh_config").write_text(f"""\
 Host {HOST_ALIAS} {self.address}
