@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Prepares this machine for the lab: packages, Docker engine, MariaDB, PostgreSQL 15, cron.
+# Prepares this machine for the lab: packages, Docker engine, MariaDB, PostgreSQL 15, cron,
+# Prometheus (the package only: lab/prometheus.py starts its own servers).
 # Idempotent and quiet: what is installed and running is left alone; only failures print.
 # Runs as root without a TTY (CI). Every service listens on 127.0.0.1 only.
 set -euo pipefail
@@ -40,20 +41,33 @@ wanted=(docker.io docker-compose mariadb-server mariadb-client cron logrotate bu
 command -v pg_ctlcluster >/dev/null 2>&1 || wanted+=(postgresql-15)
 missing=()
 for pkg in "${wanted[@]}"; do installed "$pkg" || missing+=("$pkg"); done
-if [ ${#missing[@]} -gt 0 ]; then
-    timeout 600 apt-get update -q >>"$LOG" 2>&1 || fail "apt-get update failed"
+# prometheus (and its promtool): lab/prometheus.py runs servers of its own on 127.0.0.1 over
+# backfilled request history; the package's service is never started. Installed apart, without
+# its recommended packages (node-exporter and other exporters would be services too).
+bare=()
+installed prometheus || bare+=(prometheus)
+
+updated=
+# apt-get install, with the given options, of the packages after `--`.
+apt_install() {
+    local options=() rc=0 own_policy=
+    while [ "$1" != -- ]; do options+=("$1"); shift; done; shift
+    if [ -z "$updated" ]; then
+        timeout 600 apt-get update -q >>"$LOG" 2>&1 || fail "apt-get update failed"
+        updated=1
+    fi
     # A policy-rc.d answering 101 keeps package scripts from starting services (there is
     # no init system here); this script starts them itself below. Ours only if none exists.
-    own_policy=
     if [ ! -e /usr/sbin/policy-rc.d ]; then
         printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
         own_policy=1
     fi
-    rc=0
-    timeout 1200 apt-get install -y -q "${missing[@]}" >>"$LOG" 2>&1 || rc=$?
+    timeout 1200 apt-get install -y -q "${options[@]}" "$@" >>"$LOG" 2>&1 || rc=$?
     [ -z "$own_policy" ] || rm -f /usr/sbin/policy-rc.d
-    [ "$rc" = 0 ] || fail "apt-get install ${missing[*]} failed"
-fi
+    [ "$rc" = 0 ] || fail "apt-get install $* failed"
+}
+[ ${#missing[@]} = 0 ] || apt_install -- "${missing[@]}"
+[ ${#bare[@]} = 0 ] || apt_install --no-install-recommends -- "${bare[@]}"
 
 # --- Docker engine -------------------------------------------------------------------
 # --ip=127.0.0.1: any port a container publishes binds to loopback only.
