@@ -1,5 +1,5 @@
 """Command line of the lab: `python -m lab up|down|status|deviate|restore|list-deviations|
-api-env|purge`."""
+api-env|hosts|prometheus|purge`."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import argparse
 import shlex
 import sys
 import time
+from dataclasses import replace
 
 from lab import deviations
 from lab.cluster import Cluster
 from lab.deployment import DEFAULT_ROOT, DEFAULT_VERSION, Lab
 from lab.errors import LabError
+from lab.locking import deployment_lock
 from lab.profiles import LAB_PROFILES
+from lab.prometheus import PRESETS, LabPrometheus
 from lab.state import DeploymentState
 from lab.topology import ENGINES, MEDIA_KINDS, TOPOLOGIES
 
@@ -76,6 +79,21 @@ def _parser() -> argparse.ArgumentParser:
     hosts.add_argument("name", nargs="?", help="deviation (deviate): "
                        + ", ".join(Cluster.deviations))
     hosts.add_argument("--root", default=DEFAULT_ROOT, help=f"default: {DEFAULT_ROOT}")
+    served = commands.add_parser(
+        "prometheus", help="a Prometheus server holding weeks of the deployment's request "
+        "history (lab/prometheus.py): up, down, status",
+        description="up: (re)make the deployment's Prometheus (in .lab/prometheus) holding "
+        "--history up to 2 minutes ago, print its URL; down: stop it and remove its data; "
+        "status (exit 3 when stopped).")
+    served.set_defaults(run=_prometheus)
+    served.add_argument("action", choices=("up", "down", "status"))
+    served.add_argument("--project", default="biz", help="Compose project (default: biz)")
+    served.add_argument("--root", default=DEFAULT_ROOT, help=f"default: {DEFAULT_ROOT}")
+    served.add_argument("--history", default="busy_by_day", choices=list(PRESETS),
+                        help="the traffic to backfill (default: busy_by_day)")
+    served.add_argument("--node", default=None,
+                        help="the series' node label (default: the deployment API's, "
+                             "<project>_waweb_1)")
     command("api-env", _api_env, "print the API login the lab profiles name, as export lines: "
             'eval "$(python -m lab api-env --all)"')
     return parser
@@ -172,6 +190,28 @@ def _hosts(args) -> int:
     else:
         for name, value in cluster.lab.api_env().items():
             print(f"export {name}={shlex.quote(value)}")
+    return 0
+
+
+def _prometheus(args) -> int:
+    lab = Lab.open(args.project, args.root)      # a clear LabError when it was never brought up
+    if not lab.dir.is_dir():
+        raise LabError(f"lab deployment {args.project!r} has no folder {lab.dir} (run: "
+                       f"python -m lab up --project {args.project})")
+    server = LabPrometheus(lab.state.path / "prometheus")
+    if args.action == "status":
+        print("\n".join(server.status_lines()))
+        return 0 if server.running() else 3
+    with deployment_lock(lab.root, lab.project):
+        if args.action == "down":
+            server.remove()
+            print(f"{lab.project}: prometheus down")
+            return 0
+        history = replace(PRESETS[args.history], node=args.node or lab.api_server.node)
+        started = time.monotonic()
+        server.load(history)
+    print(f"{lab.project}: prometheus up with {args.history} history (node {history.node}, "
+          f"{history.days} days) in {time.monotonic() - started:.1f}s: {server.url}")
     return 0
 
 

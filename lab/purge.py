@@ -10,6 +10,9 @@ end, to prove nothing is left (`leftovers`):
   the container bridges their engines made (172.30.0.0/16), and the empty mount points they
   left on this machine's file system;
 - API stand-ins and sshd servers the lab started, wherever their checkout is;
+- Prometheus servers the lab started (lab/prometheus.py: their command line names the lab's
+  config file, `wa-lab-prometheus.yml`), wherever their folder is; their data lives in that
+  folder (a deployment's `.lab/prometheus`, or a test's temporary folder): the folder sweep;
 - containers whose image carries the lab's label, Compose volumes holding Meta's media
   volume name, the Compose networks of those projects, and the lab's images;
 - accounts and databases named as the lab names them (`<project>_wa`, `<project>_waent*`)
@@ -39,6 +42,7 @@ from lab.deployment import DEFAULT_ROOT, Lab
 from lab.errors import LabError
 from lab.hosts import INIT_MODULE, MOUNT_POINTS
 from lab.images import RECIPE_LABEL
+from lab.prometheus import CONFIG_FILE as PROMETHEUS_CONFIG
 from lab.seed import LOCK_DIR
 from lab.sshd import SSHD
 from lab.topology import MEDIA_VOLUME
@@ -154,6 +158,16 @@ def _servers() -> list[int]:
     return found
 
 
+def _prometheus_servers() -> list[int]:
+    """Prometheus servers of lab/prometheus.py (never the package's own, which reads
+    /etc/prometheus/prometheus.yml)."""
+    return [pid for pid, arguments in _processes()
+            if arguments and Path(arguments[0]).name == "prometheus"
+            and any(argument.startswith("--config.file=")
+                    and argument.endswith(f"/{PROMETHEUS_CONFIG}") for argument in arguments)
+            and not _gone(pid)]
+
+
 def _stop(pids: list[int]) -> None:
     for pid in pids:
         _terminate(pid)
@@ -236,6 +250,7 @@ KINDS = [
     Kind("simulated hosts", _simulated_hosts, _stop_hosts),
     Kind("deployments", _deployments, _down),
     Kind("servers (API stand-ins, sshd)", _servers, _stop),
+    Kind("Prometheus servers", _prometheus_servers, _stop),
     Kind("containers", _containers, _remove_containers),
     Kind("volumes", _volumes, _docker_rm("volume")),
     Kind("networks", _networks, _docker_rm("network")),
