@@ -44,12 +44,12 @@ def test_a_run_writes_the_three_reports_and_points_latest_at_them(lab_biz, audit
     assert latest.is_symlink() and not os.path.isabs(os.readlink(latest))
     document = json.loads((latest / "results.json").read_text())
     assert document["schema"] == 1 and document["host"] == "lab"
-    assert document["summary"] == {"pass": 12, "fail": 0, "error": 0, "skip": 0, "waived": 0}
+    assert document["summary"] == {"pass": 12, "fail": 0, "error": 0, "skip": 1, "waived": 0}   # ENV-012: one host
     cases = ET.parse(latest / "junit.xml").getroot().iter("testcase")
     assert sorted(c.get("name") for c in cases)[0] == "lab ENV-001 /srv/wa-lab/biz/db.env"
     html = (latest / "report.html").read_text()
     assert "ENV-009" in html and "<script" not in html
-    assert f"lab: 12 pass, 0 fail, 0 error, 0 skip, 0 waived — {latest.parent}" in run.console
+    assert f"lab: 12 pass, 0 fail, 0 error, 1 skip, 0 waived — {latest.parent}" in run.console
 
 
 @pytest.mark.lab
