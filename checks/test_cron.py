@@ -14,13 +14,14 @@ host that an entry runs is read in the same round trip and followed as sh runs i
 from wa_compliance.check import check
 from wa_compliance.facts.cron_commands import not_followed
 from wa_compliance.parsers.cleanup_command import CLEANUP
-from wa_compliance.parsers.schedule import parse_window, schedule_facts
+from wa_compliance.parsers.schedule import schedule_facts
 from wa_compliance.rules import cron as rules
 from wa_compliance.subjects import containers_to_check, each_host, snapshots
 
 
 def _window(deployment):
-    return parse_window(deployment.profile.schedule.off_peak)
+    """The off-peak window: schedule.off_peak, or `auto` read from the traffic history."""
+    return deployment.off_peak.window
 
 
 def _suggestion(deployment, containers) -> str:
@@ -140,7 +141,7 @@ def _days(gap) -> str:
 
 @check("CRON-004", "each cleanup entry runs inside the off-peak window", "low",
        remediation="Move the cleanup entry's minute and hour into the off-peak window (profile schedule.off_peak).",
-       reads=("host_cron", "engine_containers"))
+       reads=("host_cron", "engine_containers", "off_peak"))
 def test_cron_004_off_peak(deployment, verdict):
     """Each such entry fires only inside `schedule.off_peak` (default `00:00-06:00`, host time; may
     wrap midnight, e.g. `22:00-04:00`).
@@ -148,15 +149,16 @@ def test_cron_004_off_peak(deployment, verdict):
     R-CRON: the cleanup job runs during off-peak hours (profile schedule.off_peak, default
     00:00-06:00).
     """
-    window = _window(deployment)
+    window, source = deployment.off_peak.window, deployment.off_peak.source
+    told = "" if source == "schedule.off_peak" else f"; {source}"
     for where, job, schedule in _judged_jobs(deployment, verdict):
         if not schedule.runs:
             verdict.skipped(where, f"runs {schedule.description}, never at a time of day (see CRON-003)")
             continue
         outside = schedule.outside(window)
         shown = ", ".join(t.strftime("%H:%M") for t in outside[:5]) + (" ..." if len(outside) > 5 else "")
-        verdict.judge(where, [f"runs at {shown}, outside the off-peak window {window} (host time)"] if outside else [],
-                      passed=f"runs {schedule.description}, inside {window}", schedule=job.entry.schedule)
+        verdict.judge(where, [f"runs at {shown}, outside the off-peak window {window} (host time{told})"] if outside else [],
+                      passed=f"runs {schedule.description}, inside {window}{told}", schedule=job.entry.schedule)
 
 
 @check("CRON-005", "/opt/whatsapp/bin/cleanup.sh exists and is executable in every container it must run in", "high",

@@ -198,7 +198,7 @@ def _prometheus(args) -> int:
     if not lab.dir.is_dir():
         raise LabError(f"lab deployment {args.project!r} has no folder {lab.dir} (run: "
                        f"python -m lab up --project {args.project})")
-    server = LabPrometheus(lab.state.path / "prometheus")
+    server = LabPrometheus(lab.prometheus_dir)
     if args.action == "status":
         print("\n".join(server.status_lines()))
         return 0 if server.running() else 3

@@ -28,6 +28,7 @@ from lab.deviations.targets import affected_container, affected_webapp
 from lab.errors import LabError
 from lab.images import ensure_images, prune_stale_images
 from lab.locking import deployment_lock
+from lab.prometheus import LabPrometheus
 from lab.seed import ensure_messages
 from lab.state import DeploymentState
 from lab.topology import (DB_ENGINE_NAMES, DB_PORTS, ENGINES, MEDIA_KINDS, MEDIA_VOLUME, ROLES,
@@ -117,6 +118,11 @@ class Lab:
         """The Coreapp container vol.*, log.* and cron.* deviations change: the first that is
         not a Master (wacore, or wacore1 in Multiconnect)."""
         return affected_container(self)
+
+    @property
+    def prometheus_dir(self) -> Path:
+        """Where `python -m lab prometheus up` keeps the deployment's Prometheus (lab/prometheus.py)."""
+        return self.state.path / "prometheus"
 
     @property
     def deviation_compose_dir(self) -> Path:
@@ -332,6 +338,8 @@ class Lab:
 
     def _down(self) -> None:
         hosts.stop_all(self.dir / "hosts")      # a deployment of simulated hosts (lab/cluster.py)
+        if self.prometheus_dir.exists():
+            LabPrometheus(self.prometheus_dir).remove()   # its history goes with the deployment
         self.cron_file.unlink(missing_ok=True)
         self.gc_cron_file.unlink(missing_ok=True)
         self.api_server.stop()

@@ -94,8 +94,22 @@ class Api:
 
 
 @dataclass(frozen=True)
+class Prometheus:
+    """The Prometheus that scrapes the Webapp's /metrics: the deployment's traffic history."""
+    url: str | None = None
+    query: str | None = None          # default: the client's request counter, summed
+    window: str = "14d"
+    selector: str | None = None       # PromQL label matchers narrowing the series to this deployment
+    token_env: str | None = None
+    username_env: str | None = None
+    password_env: str | None = None
+    verify_tls: bool = True
+
+
+@dataclass(frozen=True)
 class Traffic:
     peak_rps: float | None = None
+    prometheus: Prometheus = field(default_factory=Prometheus)
 
 
 @dataclass(frozen=True)
@@ -189,7 +203,12 @@ def load_profile(path: str | Path) -> Profile:
     values = _Reader(shown).section(Profile, root, "", "")
     values.setdefault("name", Path(path).stem)
     _check_hosts(values, root, shown)
-    return Profile(path=shown, **values)
+    profile = Profile(path=shown, **values)
+    if profile.schedule.off_peak == "auto" and not profile.traffic.prometheus.url:
+        line = next((_line(v) for k, v in root.value if k.value == "schedule"), 1)
+        raise ProfileError(shown, line, "schedule.off_peak: auto needs traffic.prometheus.url "
+                                        "(the window is read from the deployment's traffic history)")
+    return profile
 
 
 def _check_hosts(values: dict, root: MappingNode, shown: str) -> None:

@@ -56,9 +56,11 @@ def docker_host(value: str) -> str | None:
 
 
 def off_peak(value: str) -> str | None:
+    if value == "auto":
+        return None
     window = _WINDOW.fullmatch(value)
     if not window:
-        return "must be 'HH:MM-HH:MM' (24-hour host time, e.g. '00:00-06:00')"
+        return "must be 'HH:MM-HH:MM' (24-hour host time, e.g. '00:00-06:00') or auto"
     if window[1] == window[2]:
         return "must not start and end at the same time"
     return None
@@ -132,6 +134,13 @@ FIELD_RULES: dict[str, FieldRule] = {
     "api.password_env": env_name,
     "api.token_env": env_name,
     "traffic.peak_rps": at_least(0, "must not be negative"),
+    "traffic.prometheus.url": http_url,
+    "traffic.prometheus.query": not_blank,
+    "traffic.prometheus.window": matches(re.compile(r"[1-9][0-9]{0,3}[hdw]"), "must be a duration such as 14d, 36h or 2w"),
+    "traffic.prometheus.selector": matches(re.compile(r'[^{}]*\S[^{}]*'), "must be label matchers without braces, e.g. node=~\"6b2f.*\""),
+    "traffic.prometheus.token_env": env_name,
+    "traffic.prometheus.username_env": env_name,
+    "traffic.prometheus.password_env": env_name,
     "schedule.off_peak": off_peak,
     "thresholds.large_table_rows": positive,
     "thresholds.very_large_table_rows": positive,
@@ -152,14 +161,16 @@ def _thresholds(section: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def _api(section: dict[str, Any]) -> tuple[str, str] | None:
-    # basic-auth login needs both halves; a lone one is a half-finished edit
-    user, password = section["username_env"], section["password_env"]
-    if user and not password:
-        return "username_env", "needs api.password_env too (basic-auth login)"
-    if password and not user:
-        return "password_env", "needs api.username_env too (basic-auth login)"
-    return None
+def _basic_auth(where: str) -> SectionRule:
+    def rule(section: dict[str, Any]) -> tuple[str, str] | None:
+        # basic-auth login needs both halves; a lone one is a half-finished edit
+        user, password = section["username_env"], section["password_env"]
+        if user and not password:
+            return "username_env", f"needs {where}.password_env too (basic-auth login)"
+        if password and not user:
+            return "password_env", f"needs {where}.username_env too (basic-auth login)"
+        return None
+    return rule
 
 
 def _database(section: dict[str, Any]) -> tuple[str, str] | None:
@@ -177,4 +188,5 @@ def field_rule(schema: str) -> FieldRule | None:
     return FIELD_RULES.get(schema) or FIELD_RULES.get(schema.removeprefix("hosts."))
 
 
-SECTION_RULES: dict[str, SectionRule] = {"thresholds": _thresholds, "api": _api, "database": _database}
+SECTION_RULES: dict[str, SectionRule] = {"thresholds": _thresholds, "api": _basic_auth("api"), "database": _database,
+                                          "traffic.prometheus": _basic_auth("traffic.prometheus")}

@@ -239,10 +239,10 @@ ERRORS = {
         "deployment.containers.webapp must be a list, got 'biz_waweb_1'"),
     "off_peak format": (
         "schedule:\n  off_peak: 0h-6h\n", 2,
-        "schedule.off_peak must be 'HH:MM-HH:MM' (24-hour host time, e.g. '00:00-06:00'), got '0h-6h'"),
+        "schedule.off_peak must be 'HH:MM-HH:MM' (24-hour host time, e.g. '00:00-06:00') or auto, got '0h-6h'"),
     "off_peak hour": (
         "schedule: {off_peak: '22:00-24:00'}\n", 1,
-        "schedule.off_peak must be 'HH:MM-HH:MM' (24-hour host time, e.g. '00:00-06:00'), got '22:00-24:00'"),
+        "schedule.off_peak must be 'HH:MM-HH:MM' (24-hour host time, e.g. '00:00-06:00') or auto, got '22:00-24:00'"),
     "off_peak empty window": (
         "schedule: {off_peak: '02:00-02:00'}\n", 1,
         "schedule.off_peak must not start and end at the same time, got '02:00-02:00'"),

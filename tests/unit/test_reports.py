@@ -716,3 +716,38 @@ def test_fleet_writers_sharing_a_folder_lose_no_history_line(tmp_path):
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda run: fleet.write_fleet_index(tmp_path, {HOST: run}), runs))
     assert [line["run"] for line in history_lines(tmp_path, HOST)] == [run.name for run in runs]
+
+
+def traffic_profile(**changes):
+    profile = {"hourly_mean": [20.0] * 9 + [180.0] * 9 + [20.0] * 6, "hourly_peak": [25.0] * 9 + [210.0] * 9 + [25.0] * 6,
+               "off_peak": "22:00-04:00", "off_peak_source": "auto: the 6 hours with the fewest outgoing messages",
+               "threshold": 120, "peak": 205.0, "cleanup_at": ["03:30"], "gc_calls_at": ["02:57"],
+               "source": "Prometheus http://p:9090", "queries": ["sum(rate(x[5m]))"]}
+    return {**profile, **changes}
+
+
+def test_the_traffic_picture_is_inline_svg_with_the_window_the_jobs_and_the_threshold():
+    results = [*sample_results(), result("GC-004", subject="prod1", outcome=Outcome.PASS,
+                                          evidence={"traffic_profile": traffic_profile()})]
+    page = html_report.render(HostRun(HOST, "profiles/prod1.yaml", T0, T0, "1.0", results), history.Changes())
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    assert svg.count("<rect") == 24 + 2            # 24 hours, the window wrapping midnight in two
+    assert "cleanup at 03:30" in svg and "GC call at 02:57" in svg and "120 rps" in svg
+    assert "<script" not in page[page.index('<section id="traffic">'):] and "http://www.w3.org" not in page
+    assert "22:00-04:00" in page
+
+
+def test_no_traffic_profile_no_picture():
+    page = html_report.render(HostRun(HOST, "p.yaml", T0, T0, "1.0", sample_results()), history.Changes())
+    assert '<section id="traffic">' not in page
+
+
+@given(st.lists(st.floats(min_value=0, max_value=1e6), min_size=24, max_size=24),
+       st.sampled_from(["00:00-06:00", "22:00-04:00", "18:00-24:00", "00:00-24:00"]))
+def test_any_history_draws_inside_the_frame(means, window):
+    from wa_compliance.reports.traffic_picture import traffic_picture
+    picture = traffic_picture([result("GC-004", evidence={"traffic_profile": traffic_profile(
+        hourly_mean=means, hourly_peak=means, off_peak=window)})])
+    for bar in picture["bars"]:
+        assert picture["top"] <= bar["y"] <= picture["bottom"] and bar["h"] >= 0
+    assert sum(span["w"] for span in picture["window"]) <= picture["right"] - picture["left"] + 0.5

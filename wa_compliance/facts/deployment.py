@@ -21,9 +21,11 @@ from .engine import EngineFacts
 from .gc import GarbageCollectionFacts
 from .host_files import HostFacts
 from .rotation import LogFacts
+from .traffic import TrafficFacts
 
 
-class DeploymentFacts(HostFacts, EngineFacts, DatabaseFacts, CronFacts, ApiFacts, LogFacts, GarbageCollectionFacts):
+class DeploymentFacts(HostFacts, EngineFacts, DatabaseFacts, CronFacts, ApiFacts, TrafficFacts, LogFacts,
+                      GarbageCollectionFacts):
     """One deployment on one host, as the checks read it: each concern's facts come from its
     module. In a deployment spread over hosts (facts/spread.py) each host has one, `label`led
     with the host's name, and `sites` lists them all."""

@@ -14,9 +14,11 @@ from urllib.parse import urlsplit
 
 from ..errors import FactUnavailable
 from ..parsers.gc_job import GC_PATH, GcCommandError, gc_calls
-from ..parsers.schedule import parse_window, schedule_facts
+from ..parsers.schedule import schedule_facts
 from .cached import fact
 from .cron_commands import not_followed
+from .history import TrafficHistory
+from .traffic import OffPeak
 
 
 class SizeClass(str, Enum):
@@ -55,6 +57,10 @@ class GcFacts:
     unknown_settings: Mapping[str, str] = field(default_factory=dict)
     # scripts cron entries run that could not be followed ("/etc/cron.d/x:3 runs /y.sh, which does not exist")
     unfollowed: tuple[str, ...] = ()
+    rps_is_peak: bool = True            # False: the counter's rate now, which proves only a busy hour
+    history: TrafficHistory | None = None   # from Prometheus: the peak, the hours, the GC calls made
+    history_problem: str | None = None      # why the history could not be read
+    off_peak: OffPeak | None = None
 
 
 def size_class(rows: int | None, large: int, very_large: int) -> SizeClass:
@@ -108,20 +114,37 @@ def _or_declared(from_api, key, value, api_problem):
     return Known(value, f"declared in the profile ({key}); {why}"), None
 
 
-def _traffic(deployment):
+def _history(deployment):
+    """(the Prometheus history, why it could not be read): both None without traffic.prometheus."""
+    if not deployment.profile.traffic.prometheus.url:
+        return None, None
+    try:
+        return deployment.traffic_history, None
+    except FactUnavailable as exc:
+        return None, str(exc)
+
+
+def _traffic(deployment, history, problem):
+    """(the peak, or the rate now; whether it is the peak): the profile's declared peak; else the
+    Prometheus history's; else the API's request counter read now — above the threshold that
+    proves a busy deployment, at or below it says nothing of the day's peak."""
     declared = deployment.profile.traffic.peak_rps
     if declared is not None:
-        return Known(declared, "declared: traffic.peak_rps")
+        return Known(declared, "declared: traffic.peak_rps"), True
+    if history is not None:
+        return Known(round(history.peak, 1), history.describe_peak()), True
     try:
-        return Known(round(deployment.metrics_rps, 1), "Webapp /metrics request counter: the current rate, not the peak")
+        rate = deployment.metrics_rps
     except FactUnavailable:
-        return None
+        return None, True
+    source = "Webapp /metrics request counter: the rate now, not the peak"
+    return Known(round(rate, 1), source + (f" (Prometheus: {problem})" if problem else "")), False
 
 
 def _api_jobs(deployment):
     """Host cron entries that PUT to this deployment's GC endpoint, in their command or in a script
     they run, with their schedule judged."""
-    window = parse_window(deployment.profile.schedule.off_peak)
+    window = deployment.off_peak.window
     api_host = urlsplit(deployment.profile.api.url).netloc if deployment.profile.api.url else None
     jobs = []
     for site, cron in _deployment_cron(deployment):
@@ -161,6 +184,8 @@ def _deployment_cron(deployment):
         try:
             commands = site.cron_commands
         except FactUnavailable:
+            if len(deployment.sites) == 1:
+                raise                         # one host: its failure is the checks' own
             continue
         for cron in commands:
             yield site, cron
@@ -172,6 +197,8 @@ def _unreadable_cron(deployment):
         try:
             notes += [site.subject(note) for note, _ in not_followed(site.cron_commands, GC_PATH)]
         except FactUnavailable as exc:
+            if len(deployment.sites) == 1:
+                raise
             notes.append(f"{site.label}: cron not read ({exc})")
     return tuple(notes)
 
@@ -190,11 +217,14 @@ class GarbageCollectionFacts:
         each came from."""
         thresholds = self.profile.thresholds
         rows = _rows(self)
+        history, problem = _history(self)
+        rps, is_peak = _traffic(self, history, problem)
         pass_through, auto_gc, unknown = _settings(self)
         return GcFacts(
             size=size_class(rows.value if rows else None, thresholds.large_table_rows,
                             thresholds.very_large_table_rows),
-            rows=rows, pass_through=pass_through, auto_gc=auto_gc, rps=_traffic(self),
+            rows=rows, pass_through=pass_through, auto_gc=auto_gc, rps=rps, rps_is_peak=is_peak,
+            history=history, history_problem=problem, off_peak=self.off_peak,
             jobs=_api_jobs(self), api_gc_rps=thresholds.api_gc_rps, unknown_settings=unknown,
             # scripts cron entries run that could not be followed: where a GC call may hide
             unfollowed=_unreadable_cron(self))

@@ -22,7 +22,7 @@ from .media_probe import MediaProbeReport, run_media_probe
 ONCE_PER_DEPLOYMENT = ("db_login", "db_password", "login_password", "db_tls", "db_session",
                        "database_server", "messages_table", "database_namespace", "db_server_key",
                        "api", "application_settings", "first_counter_reading", "metrics_rps",
-                       "gc_facts")
+                       "gc_facts", "prometheus", "host_utc_offset", "traffic_history", "off_peak")
 
 
 class SpreadDeploymentFacts:

@@ -17,6 +17,7 @@ from .common import (SEVERITIES_DESC, HostRun, as_utc, is_failing, iso_utc, run_
                      score_value)
 from .history import Changes
 from .jinja import environment
+from .traffic_picture import traffic_picture
 
 FILENAME = "report.html"
 TEMPLATE = "report.html.j2"
@@ -162,7 +163,7 @@ def context(run: HostRun, changes: Changes) -> dict[str, Any]:
             "severities": [str(s) for s in SEVERITIES_DESC], "matrix": rows,
             "severity_totals": severity_totals(rows), "failures": failures(run.results),
             "sections": grouped(run.results), "waivers": waivers(run.results, run.started),
-            "skipped": skipped(run.results), "changes": changes}
+            "skipped": skipped(run.results), "changes": changes, "traffic": traffic_picture(run.results)}
 
 
 def render(run: HostRun, changes: Changes) -> str:

@@ -11,6 +11,7 @@ one call may not be enough. API-driven GC is best avoided otherwise.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from ..facts.gc import GcFacts, Known, SizeClass
@@ -24,8 +25,24 @@ class Decision:
     severity: str | None = None     # overrides the check's own (GC-003: high only for large tables)
 
 
+MAX_GAP = dt.timedelta(hours=25)    # "every 24 h", with an hour of slack for a job's own drift
+
+
 def high_traffic(facts: GcFacts) -> bool | None:
-    return None if facts.rps is None else facts.rps.value > facts.api_gc_rps
+    """Above the threshold? None when unknown — also when only the rate now was read and it is
+    at or below the threshold: an audit at night cannot tell the day's peak."""
+    if facts.rps is None:
+        return None
+    busy = facts.rps.value > facts.api_gc_rps
+    return busy if busy or facts.rps_is_peak else None
+
+
+def _unknown_peak(facts: GcFacts) -> str:
+    give = "declare traffic.peak_rps in the profile, or give traffic.prometheus (the Prometheus scraping /metrics)"
+    if facts.rps is None:
+        return f"traffic unknown: {give}"
+    return (f"peak traffic unknown: the rate now is {facts.rps.value:g} rps, at or below {facts.api_gc_rps:g}, "
+            f"and a quiet hour says nothing of the day's peak; {give}")
 
 
 def _traffic(facts: GcFacts) -> str:
@@ -70,7 +87,9 @@ def automatic_gc_enabled(facts: GcFacts) -> Decision:
                                       "garbage collection goes through the API (GC-004)")
     if facts.auto_gc is None:
         return Decision(Outcome.SKIP, "automatic GC unknown (see GC-002)")
-    assumed = "" if facts.rps is not None else f"; traffic unknown, assumed ≤ {facts.api_gc_rps:g} rps"
+    assumed = "" if high_traffic(facts) is not None else (
+        f"; traffic unknown, assumed ≤ {facts.api_gc_rps:g} rps" if facts.rps is None else
+        f"; peak unknown (the rate now is {facts.rps.value:g} rps), assumed ≤ {facts.api_gc_rps:g} rps")
     shown = [_setting("automatic GC", facts.auto_gc)]
     if facts.pass_through is not None:
         shown.insert(0, _setting("pass_through", facts.pass_through))
@@ -96,11 +115,12 @@ def api_gc_scheduled(facts: GcFacts) -> Decision:
     """GC-004: above 120 rps, a host job calls PUT /v1/services/message/gc daily, off-peak."""
     busy = high_traffic(facts)
     if busy is None:
-        return Decision(Outcome.SKIP, "traffic unknown: set traffic.peak_rps in the profile, or let the audit read "
-                                      "the API's /metrics")
+        return Decision(Outcome.SKIP, _unknown_peak(facts))
     if not busy:
         return Decision(Outcome.SKIP, f"traffic {_traffic(facts)} is at most {facts.api_gc_rps:g} rps: "
                                       "automatic GC applies (GC-003)")
+    if facts.history is not None:
+        return _gc_as_recorded(facts)
     good = [job for job in facts.jobs if job.daily and job.off_peak]
     if good:
         return Decision(Outcome.PASS, f"{_traffic(facts)}; {good[0].where} calls the GC endpoint {good[0].description}")
@@ -114,13 +134,48 @@ def api_gc_scheduled(facts: GcFacts) -> Decision:
     return Decision(Outcome.FAIL, f"{_traffic(facts)}: the GC job must run at least every 24 h off-peak: {shown}")
 
 
+def _gc_as_recorded(facts: GcFacts) -> Decision:
+    """GC-004 from the client's own record (Prometheus): the successful GC calls over the window
+    — from a host job or from the integration, whichever made them — judged as they ran."""
+    history, window = facts.history, facts.off_peak.window
+    calls = [call.at for call in history.gc_calls]
+    where = f"{history.url}, {history.window}"
+    if not calls:
+        jobs = f"; {', '.join(job.where for job in facts.jobs)} is scheduled but never ran" if facts.jobs else ""
+        return Decision(Outcome.FAIL, f"{_traffic(facts)}: no successful PUT /v1/services/message/gc in the "
+                                      f"client's record ({where}){jobs}")
+    problems = []
+    edges = [history.first, *calls, history.last]
+    for before, after in zip(edges, edges[1:]):
+        if before is not None and after is not None and after - before > MAX_GAP:
+            hours = (after - before).total_seconds() / 3600
+            what = "since the last call" if after is history.last else f"before the call of {after:%Y-%m-%d %H:%M}"
+            problems.append(f"no call for {hours:.0f} h {what}")
+    outside = [call for call in calls if call.time() not in window]
+    if outside:
+        shown = ", ".join(f"{call:%a %H:%M}" for call in outside[:5]) + (" ..." if len(outside) > 5 else "")
+        problems.append(f"{len(outside)} call(s) outside the off-peak window {window} ({facts.off_peak.source}): {shown}")
+    hours = sorted({f"{call:%H:%M}" for call in calls})
+    told = (f"{len(calls)} successful GC calls in the client's record ({where}), the last on "
+            f"{calls[-1]:%Y-%m-%d %H:%M}, at {', '.join(hours[:6])}")
+    if problems:
+        return Decision(Outcome.FAIL, f"{_traffic(facts)}; {told}: " + "; ".join(problems))
+    return Decision(Outcome.PASS, f"{_traffic(facts)}; {told}: every 24 h, inside {window}")
+
+
 def api_gc_discouraged(facts: GcFacts) -> Decision:
     """GC-005: at ≤ 120 rps, API-driven GC is scheduled although automatic GC would do."""
     busy = high_traffic(facts)
     if busy is None:
-        return Decision(Outcome.SKIP, "traffic unknown (see GC-004)")
+        return Decision(Outcome.SKIP, _unknown_peak(facts))
     if busy:
         return Decision(Outcome.SKIP, f"traffic {_traffic(facts)} is above {facts.api_gc_rps:g} rps: API GC is the rule")
+    if facts.history is not None and facts.history.gc_calls:
+        last = facts.history.gc_calls[-1].at
+        return Decision(Outcome.FAIL, f"traffic {_traffic(facts)} is at most {facts.api_gc_rps:g} rps, yet the client "
+                                      f"recorded {len(facts.history.gc_calls)} calls to PUT /v1/services/message/gc "
+                                      f"(the last on {last:%Y-%m-%d %H:%M}): this ties cleanup to the integration; "
+                                      "prefer automatic GC")
     if facts.jobs:
         where = ", ".join(job.where for job in facts.jobs)
         return Decision(Outcome.FAIL, f"traffic {_traffic(facts)} is at most {facts.api_gc_rps:g} rps, yet {where} "
