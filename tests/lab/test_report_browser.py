@@ -271,3 +271,29 @@ def test_reports_and_fleet_index_in_a_browser(lab_biz, audit, chromium, tmp_path
         shutil.copyfile(taken["report-failing-desktop"], DOCS / "report.png")
         shutil.copyfile(taken["index-desktop"], DOCS / "index.png")
         print(f"screenshot: {DOCS / 'report.png'}\nscreenshot: {DOCS / 'index.png'}")
+
+
+def test_the_traffic_picture_in_a_browser(lab_biz, audit, chromium, tmp_path):
+    """A deployment busy by day (14 days in a real Prometheus): report.html draws its 24 hours,
+    the off-peak window, the cleanup job and the GC calls, with no script and no fetch."""
+    from lab.prometheus import BUSY_BY_DAY, LabPrometheus
+    server = LabPrometheus(lab_biz.prometheus_dir)
+    try:
+        server.load(BUSY_BY_DAY)
+        profile = lab_biz.write_profile(tmp_path / "lab-traffic.yaml", name="lab-traffic",
+                                        traffic={"prometheus": {"url": server.url}})
+        run = audit(f"--host={profile}", "-m", "gc or cron", reports_dir=tmp_path / "reports")
+    finally:
+        server.remove()
+    report = run_folder(tmp_path / "reports", "lab-traffic") / "report.html"
+    page = chromium.dom(report)
+    assert_no_markup_injected(page, "traffic report")
+    section = page.one("section", id="traffic")
+    svg = section.one("svg")
+    assert len(svg.all("rect")) == 24 + 1                   # 24 hours and the window 00:00-06:00
+    assert [t.text() for t in svg.all("title") if t.text().startswith(("cleanup", "GC call"))] == \
+        ["cleanup at 03:30", "GC call at 02:57"]
+    assert "00:00-06:00" in section.words() and "120 rps" in svg.words()
+    assert_fits(chromium, report, tmp_path)
+    for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        print(f"screenshot: {chromium.screenshot(report, size, SCREENSHOTS / f'report-traffic-{label}.png')}")

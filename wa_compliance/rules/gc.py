@@ -39,6 +39,8 @@ def high_traffic(facts: GcFacts) -> bool | None:
 
 def _unknown_peak(facts: GcFacts) -> str:
     give = "declare traffic.peak_rps in the profile, or give traffic.prometheus (the Prometheus scraping /metrics)"
+    if facts.history_problem:
+        give = f"the history could not be read ({facts.history_problem}); or declare traffic.peak_rps"
     if facts.rps is None:
         return f"traffic unknown: {give}"
     return (f"peak traffic unknown: the rate now is {facts.rps.value:g} rps, at or below {facts.api_gc_rps:g}, "
