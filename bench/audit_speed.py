@@ -43,11 +43,12 @@ sys.path.insert(0, str(REPO))   # run from anywhere
 
 from lab import LAB_PROFILES, Lab  # noqa: E402
 from lab.profiles import merge, profile_for, write  # noqa: E402
+from lab.prometheus import BUSY_BY_DAY, LabPrometheus  # noqa: E402
 from lab.sshd import SshServer  # noqa: E402
 
 FLEET_EXTRA = [("fleet1", "single", "mysql"), ("fleet2", "single", "pgsql"), ("fleet3", "multiconnect", "mysql"),
                ("fleet4", "single", "mysql"), ("fleet5", "single", "pgsql")]
-GOALS = {"audit/floor": 2.0, "fleet -n 2/serial": 0.65}
+GOALS = {"audit/floor": 2.0, "fleet -n 2/serial": 0.65, "audit/floor, traffic from Prometheus": 1.5}
 
 # The floor: what any audit of this deployment must at least do, each on a fresh connection.
 FLOOR = r"""
@@ -89,6 +90,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="leave fleet1..fleet5 up")
+    parser.add_argument("--single-only", action="store_true", help="only the single deployments, no fleet, no SSH")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="wa-bench-"))
     env = _audit_env()
@@ -97,21 +99,35 @@ def main() -> int:
     print(f"{'deployment':<28} {'containers':>10} {'audit s':>8} {'session s':>9} {'floor s':>8} "
           f"{'floor calls s':>13} {'ratio':>6} {'in-process':>10}")
     rows = {}
+    prometheus = LabPrometheus(Lab.open("biz").prometheus_dir)
+    prometheus.load(BUSY_BY_DAY)          # 14 days of history, for the "from Prometheus" row
     for name in ("lab", "lab-mc"):
         lab = Lab.open(LAB_PROFILES[name]["project"])
-        for declared in (False, True):
+        for traffic in ("counter", "declared", "prometheus"):
             profile = REPO / "profiles" / f"{name}.yaml"
             label = name
-            if declared:     # traffic declared: no rate window to wait for
+            if traffic == "declared":     # no rate window to wait for
                 profile = write(merge(profile_for(lab, f"{name}-declared"), {"traffic": {"peak_rps": 50}}),
                                 work / f"{name}-declared.yaml")
                 label = f"{name} (traffic declared)"
+            elif traffic == "prometheus":  # the peak from 14 days of history: three queries
+                profile = write(merge(profile_for(lab, f"{name}-prometheus"),
+                                      {"traffic": {"prometheus": {"url": prometheus.url}}}),
+                                work / f"{name}-prometheus.yaml")
+                label = f"{name} (from Prometheus)"
             audit = _median_audit([f"--host={profile}"], args.runs, work, env)
             floor = _median_floor(lab, args.runs)
             rows[label] = (audit, floor)
             print(f"{label:<28} {floor['containers']:>10} {audit['wall']:>8.2f} {audit['session']:>9.2f} "
                   f"{floor['wall']:>8.2f} {floor['calls']:>13.3f} {audit['wall'] / floor['wall']:>6.1f} "
                   f"{audit['session'] / floor['calls']:>10.1f}")
+
+    prometheus.remove()
+    goal = GOALS["audit/floor, traffic from Prometheus"]
+    audit, floor = rows["lab (from Prometheus)"]
+    print(f"\nlab with traffic from Prometheus: audit/floor {audit['wall'] / floor['wall']:.2f} (goal <= {goal})")
+    if args.single_only:
+        return 0
 
     print("\nfleet of 10 deployments (5 of profiles/lab*.yaml, fleet1..fleet5)")
     fleet = _fleet_profiles(work, env)
