@@ -14,18 +14,15 @@ from __future__ import annotations
 import re
 
 import json
-import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from lab import api_server
-from lab.commands import run
+from lab.commands import matching_processes, process_matches, run, stop_processes
 from lab.dbenv import write_private
 from lab.errors import LabError
 from lab.state import PASSWORD_ALPHABET, PASSWORD_LENGTH
@@ -194,19 +191,14 @@ class ApiServer:
             return record["pid"]
         return None
 
-    def _alive(self, pid: int) -> bool:
-        """`pid` is this deployment's server, not exited: pids are reused, and a server whose
-        parent does not reap it stays a zombie."""
-        try:
-            arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            return False
-        # identified by its deployment's state folder and the script's name: another checkout of
-        # this repository runs the same server from another path
-        ours = str(self.state_dir).encode() in arguments and any(
+    def _ours(self, arguments: list[bytes]) -> bool:
+        """This deployment's server: its state folder and the script's name in argv (another
+        checkout of this repository runs the same server from another path)."""
+        return str(self.state_dir).encode() in arguments and any(
             argument.endswith(SERVER_SCRIPT.name.encode()) for argument in arguments)
-        return ours and stat[stat.rindex(")") + 2] != "Z"
+
+    def _alive(self, pid: int) -> bool:
+        return process_matches(pid, self._ours)
 
     def _ensure_running(self, server_config: dict) -> None:
         record = self._record()
@@ -232,33 +224,14 @@ class ApiServer:
             raise LabError(f"the API stand-in did not start on {self.url}: {lines[-1]}")
 
     def _servers(self) -> list[int]:
-        """This deployment's server processes: the recorded one, and any whose record was lost
-        (e.g. a crash between starting and recording)."""
-        found = [int(entry.name) for entry in Path("/proc").iterdir()
-                 if entry.name.isdigit() and self._alive(int(entry.name))]
-        return sorted(found)
+        """The server processes: the recorded one, and any whose record was lost (e.g. a crash
+        between starting and recording)."""
+        return matching_processes(self._ours)
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL) and wait until it is gone."""
-        for pid in self._servers():
-            for signal_number in (signal.SIGTERM, signal.SIGKILL):
-                try:
-                    os.kill(pid, signal_number)
-                except ProcessLookupError:
-                    break                           # gone meanwhile
-                if self._gone_within(pid, STOP_SECONDS):
-                    break
-            else:
-                raise LabError(f"the API stand-in (pid {pid}) did not stop")
+        stop_processes(self._servers(), self._ours, STOP_SECONDS, "the API stand-in")
         self._file(api_server.SERVER_FILE).unlink(missing_ok=True)
-
-    def _gone_within(self, pid: int, seconds: float) -> bool:
-        deadline = time.monotonic() + seconds
-        while self._alive(pid):
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.05)
-        return True
 
     # --- the request log -------------------------------------------------------------------
     def requests(self) -> list[dict]:

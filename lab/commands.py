@@ -7,8 +7,11 @@ them on stdin or in a file. Errors are turned into one-line LabErrors.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from lab.errors import LabError
 
@@ -72,3 +75,40 @@ def last_line(result: subprocess.CompletedProcess) -> str:
 def _short(argv: Sequence[str]) -> str:
     """The command named by its first words, enough to recognise it in an error."""
     return " ".join(list(argv)[:3])
+
+
+def matching_processes(matches) -> list[int]:
+    """PIDs of the live (not zombie) processes whose argv `matches(arguments)` accepts."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and process_matches(int(entry.name), matches):
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def process_matches(pid: int, matches) -> bool:
+    """`pid` runs, is no zombie (a server whose parent does not reap it stays one), and its
+    argv (bytes) is one `matches` accepts: pids are reused."""
+    try:
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z" and matches(arguments)
+
+
+def stop_processes(pids: list[int], matches, seconds: float, what: str) -> None:
+    """SIGTERM each, then SIGKILL when it lingers `seconds`; LabError naming `what` if one stays."""
+    for pid in pids:
+        for signal_number in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.kill(pid, signal_number)
+            except ProcessLookupError:
+                break                           # gone meanwhile
+            deadline = time.monotonic() + seconds
+            while process_matches(pid, matches) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if not process_matches(pid, matches):
+                break
+        else:
+            raise LabError(f"{what} (pid {pid}) did not stop")

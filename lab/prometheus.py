@@ -23,11 +23,10 @@ every request the stand-in ever counted.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
-import os
 import shutil
-import signal
 import subprocess
 import time
 import urllib.error
@@ -39,6 +38,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from lab import ports
+from lab.commands import matching_processes, process_matches, stop_processes
 from lab.errors import LabError
 
 HOST = ports.HOST
@@ -47,6 +47,8 @@ PROMTOOL = "/usr/bin/promtool"
 CONFIG_FILE = "wa-lab-prometheus.yml"     # purge finds the lab's servers by this name
 DATA_DIR = "data"
 PORT_FILE = "port"
+WEB_CONFIG = "web-config.yml"          # basic auth (require_login), as Prometheus' --web.config.file
+LOGIN = "login"                        # user:password the lab's own requests send (0600)
 PID_FILE = "prometheus.pid"
 LOG_FILE = "prometheus.log"
 HISTORY_FILE = "history.json"
@@ -434,13 +436,38 @@ class LabPrometheus:
             self.config_file.write_text(text)
 
     def command(self) -> list[str]:
+        web = [f"--web.config.file={self._file(WEB_CONFIG)}"] if self._file(WEB_CONFIG).exists() else []
         return [PROMETHEUS, f"--config.file={self.config_file}",
                 f"--storage.tsdb.path={self.data_dir}",
                 f"--web.listen-address={HOST}:{self.port}",
                 f"--storage.tsdb.retention.time={RETENTION}",
                 # the console templates Debian ships (the server warns without them)
                 "--web.console.templates=/etc/prometheus/consoles",
-                "--web.console.libraries=/etc/prometheus/console_libraries"]
+                "--web.console.libraries=/etc/prometheus/console_libraries", *web]
+
+    def require_login(self, user: str | None, password: str | None = None) -> None:
+        """Serve only to HTTP basic auth as `user` (Prometheus' own web config, a bcrypt hash of
+        the password); None: open again. Restarts the server when it runs."""
+        running = self.running()
+        self.stop()
+        if user is None:
+            self._file(WEB_CONFIG).unlink(missing_ok=True)
+            self._file(LOGIN).unlink(missing_ok=True)
+        else:
+            import crypt      # libxcrypt's bcrypt ($2b$), what Prometheus' web config reads
+            hashed = crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))
+            self._file(WEB_CONFIG).write_text(f"basic_auth_users:\n  {user}: '{hashed}'\n")
+            login = self._file(LOGIN)
+            login.write_text(f"{user}:{password}")
+            login.chmod(0o600)
+        if running:
+            self.start()
+
+    def _authorization(self) -> dict[str, str]:
+        login = self._file(LOGIN)
+        if not login.exists():
+            return {}
+        return {"Authorization": "Basic " + base64.b64encode(login.read_bytes()).decode()}
 
     def start(self) -> None:
         """Run the server detached (its own session, adopted by init: it outlives this
@@ -473,7 +500,8 @@ class LabPrometheus:
 
     def _ready(self) -> bool:
         try:
-            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as answer:
+            request = urllib.request.Request(f"{self.url}/-/ready", headers=self._authorization())
+            with urllib.request.urlopen(request, timeout=2) as answer:
                 return answer.status == 200
         except (urllib.error.URLError, OSError):
             return False
@@ -489,42 +517,22 @@ class LabPrometheus:
     def running(self) -> bool:
         return self.pid() is not None
 
+    def _ours(self, arguments: list[bytes]) -> bool:
+        """This folder's server: its config file in argv."""
+        return f"--config.file={self.config_file}".encode() in arguments
+
     def _alive(self, pid: int) -> bool:
-        """`pid` is this folder's server, not exited (pids are reused)."""
-        try:
-            arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            return False
-        return (f"--config.file={self.config_file}".encode() in arguments
-                and stat[stat.rindex(")") + 2] != "Z")
+        return process_matches(pid, self._ours)
 
     def _servers(self) -> list[int]:
-        """This folder's servers: the recorded one, and any whose pid file was lost."""
-        return sorted(int(entry.name) for entry in Path("/proc").iterdir()
-                      if entry.name.isdigit() and self._alive(int(entry.name)))
+        """The server processes: the recorded one, and any whose record was lost (e.g. a crash
+        between starting and recording)."""
+        return matching_processes(self._ours)
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL) and wait until it is gone."""
-        for pid in self._servers():
-            for signal_number in (signal.SIGTERM, signal.SIGKILL):
-                try:
-                    os.kill(pid, signal_number)
-                except ProcessLookupError:
-                    break
-                if self._gone_within(pid, STOP_SECONDS):
-                    break
-            else:
-                raise LabError(f"Prometheus (pid {pid}) did not stop")
+        stop_processes(self._servers(), self._ours, STOP_SECONDS, "Prometheus")
         self._file(PID_FILE).unlink(missing_ok=True)
-
-    def _gone_within(self, pid: int, seconds: float) -> bool:
-        deadline = time.monotonic() + seconds
-        while self._alive(pid):
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.05)
-        return True
 
     # --- queries -----------------------------------------------------------------------------
     def query(self, expression: str, at: datetime | None = None) -> list[dict]:
@@ -540,7 +548,7 @@ class LabPrometheus:
                                          "end": f"{end.timestamp():.3f}", "step": step})["result"]
 
     def _api(self, endpoint: str, parameters: dict) -> dict:
-        request = urllib.request.Request(f"{self.url}/api/v1/{endpoint}",
+        request = urllib.request.Request(f"{self.url}/api/v1/{endpoint}", headers=self._authorization(),
                                          data=urlencode(parameters).encode(), method="POST")
         try:
             with urllib.request.urlopen(request, timeout=60) as answer:

@@ -119,3 +119,25 @@ def test_a_selector_matching_no_series_is_one_clear_line(prometheus, lab_biz, au
     run = audit_with(audit, lab_biz, tmp_path, prometheus.url, "-m", "gc", selector='node="no-such-node"')
     gc4 = one(run, "GC-004")
     assert gc4["outcome"] == "skip" and "holds no request rate" in gc4["message"], gc4
+
+
+def test_a_prometheus_behind_basic_auth_is_read_with_the_login_and_refuses_a_wrong_one(
+        prometheus, lab_biz, audit, tmp_path):
+    password = "prometheus-password-never-shown-77c1"
+    prometheus.load(BUSY_BY_DAY)
+    prometheus.require_login("audit", password)
+    try:
+        logins = {"PROM_USER": "audit", "PROM_PASSWORD": password}
+        run = audit_with(audit, lab_biz, tmp_path, prometheus.url, "-m", "gc", env=logins,
+                         username_env="PROM_USER", password_env="PROM_PASSWORD")
+        assert one(run, "GC-004")["outcome"] == "pass", one(run, "GC-004")
+        everything = "".join(p.read_text() for p in run.reports_dir.rglob("*") if p.is_file())
+        assert password not in everything and password not in run.console
+        wrong = audit_with(audit, lab_biz, tmp_path, prometheus.url, "-m", "gc",
+                           env={**logins, "PROM_PASSWORD": "wrong-password-0000"},
+                           username_env="PROM_USER", password_env="PROM_PASSWORD")
+        gc4 = one(wrong, "GC-004")
+        assert gc4["outcome"] == "skip" and "refused the audit's credentials (HTTP 401)" in gc4["message"], gc4
+        assert "wrong-password-0000" not in wrong.console
+    finally:
+        prometheus.require_login(None)

@@ -159,3 +159,22 @@ def test_a_quiet_rate_now_never_decides_gc_004_nor_gc_005():
     assert "assumed ≤ 120 rps" in rules.automatic_gc_enabled(quiet_now).message
     busy_now = facts(peak=200.0, is_peak=False, with_history=False)
     assert rules.api_gc_scheduled(busy_now).verdict is Outcome.FAIL       # above: proof enough
+
+
+def test_a_history_with_a_gap_uses_what_is_there_and_says_where_it_starts():
+    prometheus = FakePrometheus()
+    original = prometheus.range
+
+    def with_gap(query, start, end, step):
+        cut = end - 5 * 86400                   # Prometheus was down for the first 9 days
+        return [(at, value) for at, value in original(query, start, end, step) if at >= cut]
+    prometheus.range = with_gap
+    found = read_history(prometheus, "14d", None, None, dt.timedelta(0), now=END)
+    assert found.first == END - dt.timedelta(days=5) and found.peak == pytest.approx(200)
+    assert len(found.gc_calls) == 5
+
+
+def test_hours_are_the_hosts():
+    quiet_utc_night = FakePrometheus(requests=lambda hour: 5.0 if hour < 6 else 100.0)
+    found = read_history(quiet_utc_night, "14d", None, None, dt.timedelta(hours=2), now=END)
+    assert str(found.off_peak()) == "02:00-08:00"          # 00:00-06:00 UTC, on a host at UTC+2
