@@ -13,6 +13,7 @@ from .facts.spread import SpreadDeploymentFacts
 from .inventory_hosts import inventory_profiles
 from .model import Result, Severity
 from .outputs.baseline import Baseline
+from .parsers.version import ClientVersion
 from .profile import Profile, available_profiles, load_profile, resolve_host
 from .transport.ssh import SshOptions
 
@@ -27,6 +28,8 @@ class Audit:
     plan_file: Path | None = None         # --plan
     baseline: Baseline = field(default_factory=Baseline)   # --baseline, per host
     ssh_options: dict[str, SshOptions] = field(default_factory=dict)   # per host; default: none
+    upgrade_to: ClientVersion | None = None   # --upgrade-to: the version an upgrade gate is for
+    upgrade_checks: set[str] = field(default_factory=set)   # the † checks that ran (GO/NO-GO)
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     results: dict[str, list[Result]] = field(default_factory=dict)
     _facts: dict[str, DeploymentFacts | SpreadDeploymentFacts] = field(default_factory=dict)
@@ -37,11 +40,15 @@ class Audit:
                      reports_dir: str, exact_counts: bool, metrics_file: str | None = None,
                      plan_file: str | None = None, baselines: list[str] | tuple[str, ...] = (),
                      ssh: SshOptions = SshOptions(), inventory: str | None = None,
-                     limit: str | None = None) -> "Audit":
+                     limit: str | None = None, upgrade_to: str | None = None) -> "Audit":
         try:
             threshold = Severity.parse(fail_on)
         except ValueError as exc:
             raise UsageError(f"--fail-on: {exc}") from None
+        try:
+            target = ClientVersion.parse(upgrade_to) if upgrade_to is not None else None
+        except ValueError as exc:
+            raise UsageError(f"--upgrade-to: {exc}") from None
         names = available_profiles(profiles_dir) if hosts == ["@all"] else hosts
         if hosts == ["@all"] and not names:
             raise UsageError(f"--host=@all: no profile in {profiles_dir}/")
@@ -62,7 +69,7 @@ class Audit:
             raise UsageError(f"--metrics-file and --plan name the same file ({metrics_file})")
         baseline = Baseline.load(baselines, profiles)
         return cls(profiles, threshold, Path(reports_dir), exact_counts,
-                   outputs["--metrics-file"], outputs["--plan"], baseline, ssh_options)
+                   outputs["--metrics-file"], outputs["--plan"], baseline, ssh_options, target)
 
     def facts(self, host: str) -> DeploymentFacts:
         """Gathered once per host per run, whichever checks ask."""

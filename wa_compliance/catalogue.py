@@ -24,6 +24,8 @@ SECTIONS = (
     Section("ENV", "env", "database environment", "R-ENV", "Variables d'environnement"),
     Section("VOL", "volumes", "media volume", "R-VOL", "Volumes"),
     Section("GC", "gc", "database size and garbage collection", "R-GC", "Garbage collection"),
+    Section("VER", "version", "client versions and the upgrade", "R-GC",
+            "Garbage collection: upgrading with a large database"),
     Section("LOG", "logs", "log rotation", "R-LOG", "Rotation des journaux"),
     Section("CRON", "cron", "cleanup schedule", "R-CRON", "Recommandation de script de nettoyage"),
 )

@@ -26,6 +26,7 @@ from .transport.ssh import SshOptions
 AUDIT = pytest.StashKey[Audit]()
 VERDICT = pytest.StashKey[Verdict]()
 RESULTS_PROPERTY = "wa_results"
+UPGRADE_PROPERTY = "wa_upgrade_check"       # a † check's ID: GO/NO-GO counts its results
 LOADGROUP = "wa_compliance_loadgroup"
 
 
@@ -54,6 +55,9 @@ def pytest_addoption(parser):
     group.addoption("--plan", default=None, dest="wa_plan", metavar="PATH",
                     help="also write a remediation plan (Markdown) to review: the changes the "
                          "failing checks call for, per host; nothing is applied")
+    group.addoption("--upgrade-to", default=None, dest="wa_upgrade_to", metavar="VERSION",
+                    help="the client version an upgrade gate is for (2.53.1 or v2.53.1): VER-002 judges the "
+                         "upgrade, and the run ends with GO or NO-GO")
     group.addoption("--baseline", action="append", default=[], dest="wa_baselines", metavar="PATH",
                     help="an earlier results.json: failures already in it are still reported but "
                          "no longer fail the run (one per host, repeatable)")
@@ -73,7 +77,8 @@ def pytest_configure(config):
             # testinfra's own options, when its plugin is loaded
             ssh=SshOptions(getattr(config.option, "ssh_config", None),
                            getattr(config.option, "ssh_identity_file", None)),
-            inventory=config.option.wa_inventory, limit=config.option.wa_limit)
+            inventory=config.option.wa_inventory, limit=config.option.wa_limit,
+            upgrade_to=config.option.wa_upgrade_to)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[AUDIT] = audit
@@ -121,6 +126,12 @@ def deployment(request, wa_host):
 def fleet(request):
     """Every host of this run, for rules that span deployments (e.g. shared DB servers)."""
     return request.config.stash[AUDIT].all_facts()
+
+
+@pytest.fixture(scope="session")
+def upgrade_to(request):
+    """--upgrade-to as a ClientVersion, or None."""
+    return request.config.stash[AUDIT].upgrade_to
 
 
 @pytest.fixture
@@ -215,12 +226,16 @@ class AuditHooks:
         if verdict is not None and call.when == "call":
             # user_properties travel from xdist workers to the controller with the report
             report.user_properties.append((RESULTS_PROPERTY, [r.to_dict() for r in verdict.results]))
+            if verdict.spec.upgrade:
+                report.user_properties.append((UPGRADE_PROPERTY, verdict.spec.id))
         return report
 
     def pytest_runtest_logreport(self, report):
         for name, value in report.user_properties:
             if name == RESULTS_PROPERTY:
                 self.audit.record([Result.from_dict(data) for data in value])
+            elif name == UPGRADE_PROPERTY:
+                self.audit.upgrade_checks.add(value)
 
     def pytest_sessionfinish(self, session):
         self.audit.close()
@@ -234,7 +249,8 @@ class AuditHooks:
             if not results:
                 continue
             run = HostRun(host=host, profile=profile.path, started=self.audit.started,
-                          finished=finished, tool_version=__version__, results=results)
+                          finished=finished, tool_version=__version__, results=results,
+                          upgrade=self._gate(host))
             runs.append(run)
             host_secrets = self.audit.facts(host).secrets()
             secrets += host_secrets
@@ -291,6 +307,23 @@ class AuditHooks:
                 terminalreporter.write_line(f"{label}: {path}")
             else:
                 terminalreporter.write_line(f"{label} NOT written to {path}: {_os_error(problem)}", red=True)
+        for host in self.audit.profiles:
+            gate = self._gate(host)
+            if gate:
+                failing = f" — {', '.join(gate['failing'])}" if gate["failing"] else ""
+                terminalreporter.write_line(f"{host}: upgrade to {gate['target']}: {gate['verdict']}{failing}",
+                                            red=gate["verdict"] == "NO-GO", green=gate["verdict"] == "GO", bold=True)
+
+    def _gate(self, host: str) -> dict | None:
+        """GO / NO-GO for --upgrade-to: NO-GO when a † check fails or errors at or above
+        --fail-on, waived results and failures already in the --baseline not counting."""
+        if self.audit.upgrade_to is None or not self.audit.results.get(host):
+            return None
+        failing = [f"{r.id} {r.subject}" for r in self.audit.results[host]
+                   if r.id in self.audit.upgrade_checks and r.counts_against(self.audit.fail_on)
+                   and not is_marked(r)]
+        return {"target": str(self.audit.upgrade_to), "verdict": "NO-GO" if failing else "GO",
+                "failing": failing}
 
 
 FAILING = (Outcome.FAIL, Outcome.ERROR)

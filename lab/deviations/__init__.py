@@ -9,5 +9,6 @@ from lab.deviations import volumes  # noqa: F401  (registers the vol.* deviation
 from lab.deviations import logs  # noqa: F401  (registers the log.* deviations)
 from lab.deviations import cron  # noqa: F401  (registers the cron.* deviations)
 from lab.deviations import gc  # noqa: F401  (registers the gc.* deviations)
+from lab.deviations import version  # noqa: F401  (registers the ver.* deviations)
 
 __all__ = ["REGISTRY", "Deviation", "apply", "get", "names", "restore", "touched_by"]

@@ -285,6 +285,7 @@ def test_the_traffic_picture_in_a_browser(lab_biz, audit, chromium, tmp_path):
         run = audit(f"--host={profile}", "-m", "gc or cron", reports_dir=tmp_path / "reports")
     finally:
         server.remove()
+    assert run.exit_code == 0, run.console
     report = run_folder(tmp_path / "reports", "lab-traffic") / "report.html"
     page = chromium.dom(report)
     assert_no_markup_injected(page, "traffic report")

@@ -751,3 +751,17 @@ def test_any_history_draws_inside_the_frame(means, window):
     for bar in picture["bars"]:
         assert picture["top"] <= bar["y"] <= picture["bottom"] and bar["h"] >= 0
     assert sum(span["w"] for span in picture["window"]) <= picture["right"] - picture["left"] + 0.5
+
+
+def test_the_upgrade_gate_shows_in_the_page_and_the_plan():
+    from wa_compliance.outputs.plan import render_plan
+    gate = {"target": "v2.53.1", "verdict": "NO-GO", "failing": ["GC-003 prod1"]}
+    results = [*sample_results(), result("VER-002", subject="prod1", outcome=Outcome.PASS, section="version",
+                                          evidence={"after_upgrade": ["Enable automatic GC."]})]
+    run = HostRun(HOST, "profiles/prod1.yaml", T0, T0, "1.0", results, upgrade=gate)
+    page = html_report.render(run, history.Changes())
+    assert "Upgrade to v2.53.1" in page and "NO-GO" in page and "GC-003 prod1" in page
+    plan = render_plan([run], tool_version="1.0")
+    assert "### Upgrade to v2.53.1: NO-GO" in plan and "- Enable automatic GC." in plan
+    no_gate = html_report.render(HostRun(HOST, "p.yaml", T0, T0, "1.0", results), history.Changes())
+    assert "Upgrade to" not in no_gate

@@ -153,6 +153,21 @@ def _host_section(run: HostRun, fail_on: Severity | None) -> list[str]:
             lines.append(f"- {result.id} ({result.severity}) {_code(result.subject)}{_known(result)}: "
                          f"{_indented(result.message)}")
         lines.append("")
+    return lines + _upgrade_section(run)
+
+
+def _upgrade_section(run: HostRun) -> list[str]:
+    """With --upgrade-to: GO / NO-GO (the changes above are what to do before), then what to do
+    after the upgrade (the upgrade check's evidence, `after_upgrade`)."""
+    if not run.upgrade:
+        return []
+    lines = [f"### Upgrade to {run.upgrade['target']}: {run.upgrade['verdict']}", ""]
+    if run.upgrade["failing"]:
+        lines += ["Before the upgrade, fix the † checks above: " + ", ".join(run.upgrade["failing"]) + ".", ""]
+    after = [step for r in run.results if isinstance(r.evidence, dict)
+             for step in r.evidence.get("after_upgrade", [])]
+    if after:
+        lines += ["After the upgrade:", "", *(f"- {step}" for step in after), ""]
     return lines
 
 

@@ -40,6 +40,7 @@ class HostRun:
     finished: dt.datetime
     tool_version: str
     results: list[Result]
+    upgrade: dict | None = None   # --upgrade-to: {"target", "verdict": GO | NO-GO, "failing": [...]}
 
 
 # -- time -------------------------------------------------------------------------------
@@ -166,4 +167,4 @@ class Scrubber:
         return HostRun(host=self.text(run.host), profile=self.text(run.profile),
                        started=as_utc(run.started), finished=as_utc(run.finished),
                        tool_version=self.text(run.tool_version),
-                       results=[self.result(r) for r in run.results])
+                       results=[self.result(r) for r in run.results], upgrade=self.value(run.upgrade))

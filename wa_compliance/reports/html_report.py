@@ -163,7 +163,8 @@ def context(run: HostRun, changes: Changes) -> dict[str, Any]:
             "severities": [str(s) for s in SEVERITIES_DESC], "matrix": rows,
             "severity_totals": severity_totals(rows), "failures": failures(run.results),
             "sections": grouped(run.results), "waivers": waivers(run.results, run.started),
-            "skipped": skipped(run.results), "changes": changes, "traffic": traffic_picture(run.results)}
+            "skipped": skipped(run.results), "changes": changes, "traffic": traffic_picture(run.results),
+            "upgrade": run.upgrade}
 
 
 def render(run: HostRun, changes: Changes) -> str:
