@@ -14,7 +14,7 @@ from .inventory_hosts import inventory_profiles
 from .model import Result, Severity
 from .outputs.baseline import Baseline
 from .parsers.version import ClientVersion
-from .profile import Profile, available_profiles, load_profile, resolve_host
+from .profile import NOT_IN_ALL, Profile, fleet_profiles, load_profile, resolve_host
 from .transport.ssh import SshOptions
 
 
@@ -49,9 +49,10 @@ class Audit:
             target = ClientVersion.parse(upgrade_to) if upgrade_to is not None else None
         except ValueError as exc:
             raise UsageError(f"--upgrade-to: {exc}") from None
-        names = available_profiles(profiles_dir) if hosts == ["@all"] else hosts
+        names = fleet_profiles(profiles_dir) if hosts == ["@all"] else hosts
         if hosts == ["@all"] and not names:
-            raise UsageError(f"--host=@all: no profile in {profiles_dir}/")
+            raise UsageError(f"--host=@all: no profile in {profiles_dir}/ (those whose first line is "
+                             f"'{NOT_IN_ALL}', the lab's, are left out)")
         if limit and not inventory:
             raise UsageError("--limit selects hosts of an --inventory: give one")
         chosen = [(load_profile(resolve_host(name, profiles_dir)), ssh) for name in names]

@@ -69,6 +69,7 @@ def pytest_configure(config):
     if not (config.option.wa_hosts or config.option.wa_inventory):
         return
     try:
+        _refuse_ignored_testinfra_options(config)
         audit = Audit.from_options(
             config.option.wa_hosts, config.option.wa_profiles_dir, config.option.wa_fail_on,
             config.option.wa_reports_dir, config.option.wa_exact_counts,
@@ -327,6 +328,25 @@ class AuditHooks:
 
 
 FAILING = (Outcome.FAIL, Outcome.ERROR)
+# testinfra's options the audit does not use, and what to do instead: refused, never ignored
+# (--ssh-config and --ssh-identity-file are used).
+UNUSED_TESTINFRA_OPTIONS = {
+    "hosts": ("--hosts", "name profiles with --host (this tool's own option) or --inventory"),
+    "connection": ("--connection", "targets are local or ssh:// in the profile"),
+    "ssh_extra_args": ("--ssh-extra-args", "put SSH settings in a file given with --ssh-config "
+                                           "(ProxyJump for a bastion)"),
+    "sudo": ("--sudo", "every command runs as the SSH account: grant it what README's SSH table lists"),
+    "sudo_user": ("--sudo-user", "every command runs as the SSH account"),
+    "ansible_inventory": ("--ansible-inventory", "use --inventory"),
+    "force_ansible": ("--force-ansible", "use --inventory"),
+    "nagios": ("--nagios", "use --metrics-file for monitoring"),
+}
+
+
+def _refuse_ignored_testinfra_options(config) -> None:
+    for dest, (option, instead) in UNUSED_TESTINFRA_OPTIONS.items():
+        if getattr(config.option, dest, None):
+            raise UsageError(f"testinfra's {option} is not used by wa-compliance: {instead}")
 
 
 def _one_worker_per_host(config) -> None:

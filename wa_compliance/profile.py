@@ -26,6 +26,7 @@ from wa_compliance import profile_schema
 from wa_compliance.errors import ProfileError, UsageError, yaml_problem
 
 PROFILE_SUFFIXES = (".yaml", ".yml")
+NOT_IN_ALL = "# wa-compliance: not in @all"      # a profile's first line keeping it out of --host=@all
 
 _YAML = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_YAML + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -242,6 +243,19 @@ def available_profiles(profiles_dir: str | Path) -> list[str]:
     return sorted({entry.stem for entry in entries
                    if entry.suffix in PROFILE_SUFFIXES and not entry.name.startswith(".")
                    and entry.is_file()})
+
+
+def fleet_profiles(profiles_dir: str | Path) -> list[str]:
+    """`--host=@all`: the profiles of profiles_dir but those whose first line is `NOT_IN_ALL`
+    (the lab's: `--host=lab` names them, `@all` means the user's own deployments)."""
+    def in_all(name: str) -> bool:
+        try:
+            path = resolve_host(name, profiles_dir)
+            with open(path, encoding="utf-8-sig", errors="replace") as text:
+                return not text.readline().startswith(NOT_IN_ALL)
+        except (OSError, UsageError):
+            return True
+    return [name for name in available_profiles(profiles_dir) if in_all(name)]
 
 
 def resolve_host(name: str, profiles_dir: str | Path) -> Path:

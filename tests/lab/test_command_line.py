@@ -16,6 +16,16 @@ def test_unknown_host_exits_4_listing_the_profiles(audit):
     assert "Traceback" not in run.console
 
 
+@pytest.mark.parametrize("option, said", [
+    ("--sudo", "testinfra's --sudo is not used by wa-compliance: every command runs as the SSH account"),
+    ("--ssh-extra-args=-J bastion", "testinfra's --ssh-extra-args is not used by wa-compliance: put SSH settings"),
+    ("--hosts=wa1", "testinfra's --hosts is not used by wa-compliance: name profiles with --host"),
+])
+def test_testinfra_options_the_audit_does_not_use_are_refused(audit, option, said):
+    run = audit("--host=lab", option)
+    assert run.exit_code == 4 and said in run.console, run.console
+
+
 def test_misspelt_profile_key_exits_4_naming_file_line_and_key(audit, tmp_path):
     profile = tmp_path / "prod1.yaml"
     profile.write_text("name: prod1\ntarget: local\ndatabse:\n  host: 127.0.0.1\n")
@@ -67,3 +77,14 @@ def test_the_database_password_appears_in_no_report_and_no_console_line(lab_biz,
     assert {p.name for p in written} == {"results.json", "junit.xml", "report.html", "index.html", "history.jsonl"}
     for path in written:
         assert password not in path.read_text(), path
+
+
+def test_debug_logging_shows_the_round_trips_and_no_secret(lab_biz, audit):
+    run = audit("--host=lab", "--log-cli-level=DEBUG", env=lab_biz.api_env())
+    for line in ("docker exec biz_waweb_1 (sh) on unix:///var/run/docker.sock:",
+                 "list and inspect the WhatsApp containers on unix:///var/run/docker.sock:",
+                 f"POST {lab_biz.api_url}/v1/users/login:", f"GET {lab_biz.api_url}/v1/settings/application:",
+                 "local: sh, 1 argument(s):"):
+        assert line in run.console, line
+    assert "connection to mysql://biz_wa@127.0.0.1:3306" in run.console
+    assert lab_biz.db_password not in run.console and lab_biz.api_password not in run.console

@@ -48,7 +48,7 @@ pytestmark = pytest.mark.lab
 HOST = "faults"               # every profile here audits under this name
 STARTUP = 4                   # seconds of pytest start-up in each audit, on top of the timeouts
 ENGINE_CHECKS = ("CRON-002", "CRON-003", "CRON-004", "CRON-005", "ENV-008", "LOG-001", "LOG-002",
-                 "LOG-003", "LOG-004", "LOG-005", "VOL-001", "VOL-002", "VOL-003", "VOL-004")
+                 "LOG-003", "LOG-004", "LOG-005", "VER-001", "VOL-001", "VOL-002", "VOL-003", "VOL-004")
 
 
 # --- the deployment and its healthy outcomes ------------------------------------------------

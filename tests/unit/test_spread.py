@@ -125,3 +125,11 @@ def test_the_mount_table_reader_decodes_what_the_kernel_escapes(rows):
         return "".join(f"\\{ord(c):03o}" if c in " \t\n\\" else c for c in text)
     text = "".join(" ".join(escape(field) for field in row) + " rw 0 0\n" for row in rows)
     assert parse_mounts(text) == [tuple(row) for row in rows]
+
+
+def test_all_means_the_users_deployments_not_the_labs(tmp_path):
+    from wa_compliance.profile import NOT_IN_ALL, available_profiles, fleet_profiles
+    (tmp_path / "prod1.yaml").write_text("target: local\n")
+    (tmp_path / "lab.yaml").write_text(f"{NOT_IN_ALL} (the lab's)\ntarget: local\n")
+    assert available_profiles(tmp_path) == ["lab", "prod1"]
+    assert fleet_profiles(tmp_path) == ["prod1"]

@@ -4,6 +4,7 @@ reads inside each (one exec per container), the engine's other containers and re
 from __future__ import annotations
 
 import dataclasses
+import os
 
 from ..transport.containers import ContainerFacts, DockerEngine
 from ..transport.ssh import DOCKER_SOCKET
@@ -24,7 +25,8 @@ class EngineFacts:
         if self.remote:
             socket = self.ssh.forward_socket(DOCKER_SOCKET)
             return DockerEngine(f"unix://{socket}", shown_as=f"{self.profile.target} (through SSH)")
-        return DockerEngine("unix:///var/run/docker.sock")
+        # as the docker CLI: DOCKER_HOST when set (rootless Docker: unix:///run/user/UID/docker.sock)
+        return DockerEngine(os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock")
 
     @fact
     def containers(self) -> list[ContainerFacts]:

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from ..errors import FactUnavailable
 from ..timeouts import COMMAND_SECONDS
+from .trace import logged
 
 LOGIN = "/v1/users/login"
 ALLOWED = {("POST", LOGIN), ("GET", None)}
@@ -67,6 +68,7 @@ class ApiClient:
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         return self._send("GET", path, headers, decode=False)
 
+    @logged(lambda self, method, path, *_, **__: f"{method} {self.url}{path.split('?')[0]}")
     def _send(self, method: str, path: str, headers: dict, decode: bool = True):
         if (method, path) not in ALLOWED and (method, None) not in ALLOWED:
             raise AssertionError(f"the audit never sends {method} {path}")   # SECURITY.md

@@ -17,6 +17,7 @@ import docker.errors
 
 from ..errors import FactUnavailable
 from ..timeouts import COMMAND_SECONDS
+from .trace import logged
 
 WEBAPP_IMAGE = "docker.whatsapp.biz/web"
 COREAPP_IMAGE = "docker.whatsapp.biz/coreapp"
@@ -110,6 +111,7 @@ class DockerEngine:
         except docker.errors.DockerException as exc:
             raise FactUnavailable(f"cannot reach the Docker engine at {self.shown_as}: {_short(exc)}") from None
 
+    @logged(lambda self, *_: f"list and inspect the WhatsApp containers on {self.shown_as}")
     def wa_containers(self, compose_project: str | None = None,
                       declared: dict[str, list[str]] | None = None) -> list[ContainerFacts]:
         """Discovered by image (optionally narrowed to one Compose project), or as declared."""
@@ -180,6 +182,7 @@ class DockerEngine:
             finished_at=field(state, "FinishedAt", str), env=env, labels=labels, mounts=tuple(mounts),
             published=_published(field(field(attrs, "HostConfig", dict, {}), "PortBindings", dict, {})))
 
+    @logged(lambda self: f"list every container on {self.shown_as}")
     def listing(self) -> list[dict]:
         """Every container on the engine, running or not, in one call: what cron entries may name."""
         try:
@@ -215,6 +218,7 @@ class DockerEngine:
         except (docker.errors.DockerException, OSError) as exc:
             raise FactUnavailable(f"cannot inspect volume {name} on {self.shown_as}: {_short(exc)}", name) from None
 
+    @logged(lambda self, container, argv: f"docker exec {container} ({argv[0]}) on {self.shown_as}")
     def exec(self, container: str, argv: list[str]) -> tuple[int, str]:
         """One `docker exec`: its exit code and output (stdout and stderr together)."""
         api = self._client.api

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ..errors import FactUnavailable
 from ..timeouts import COMMAND_SECONDS, CONNECT_SECONDS
+from .trace import logged
 
 # Server error codes that mean "reached the server, it refused these credentials".
 MYSQL_AUTH_ERRORS = {1044, 1045, 1698}
@@ -194,6 +195,7 @@ class DatabaseSession:
         except _driver_errors(self.login.engine) as exc:
             raise FactUnavailable(f"{self.login.url()}: {' '.join(str(exc).split())[:300]}", self.login.url()) from None
 
+    @logged(lambda self, database: f"connection to {self.login.url()} ({database or 'no database'})")
     def _connection(self, database):
         key = None if self.login.engine == "MYSQL" else database
         if key in self._failures:

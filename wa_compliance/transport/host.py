@@ -16,6 +16,7 @@ import testinfra
 from ..errors import FactUnavailable
 from ..timeouts import COMMAND_SECONDS, CONNECT_SECONDS
 from .ssh import SshConnection
+from .trace import logged
 
 # One round trip gathers existence, ownership, mode and content; base64 keeps
 # arbitrary bytes (BOM, CRLF, invalid UTF-8) intact through the transport.
@@ -53,6 +54,7 @@ class HostTransport:
             self._host = testinfra.get_host(str(ssh.target), connection="ssh", controlpersist=0,
                                             timeout=CONNECT_SECONDS, ssh_extra_args=ssh.channel_args())
 
+    @logged(lambda self, script, *args: f"{self.target}: sh, {len(args)} argument(s)")
     def run(self, script: str, *args: str):
         """Run a POSIX sh script with arguments, bounded by `timeout` on the host."""
         command = f"timeout {COMMAND_SECONDS} sh -c %s sh" + " %s" * len(args)

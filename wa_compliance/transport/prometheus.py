@@ -17,6 +17,7 @@ from urllib.parse import urlencode, urlsplit
 
 from ..errors import FactUnavailable
 from ..timeouts import COMMAND_SECONDS
+from .trace import logged
 
 _PROXIES = urllib.request.getproxies()       # read once: see transport/api.py
 
@@ -64,6 +65,7 @@ class PrometheusClient:
             found.append((entry.get("metric") or {}, _points(entry["values"])))
         return found
 
+    @logged(lambda self, path: f"GET {self.url}{path.split('?')[0]}")
     def _get(self, path: str):
         request = urllib.request.Request(self.url + path, headers=self._headers, method="GET")
         try:

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from ..errors import FactUnavailable, UsageError
 from ..timeouts import CONNECT_SECONDS
+from .trace import logged
 
 # A dead link is noticed after 3 unanswered keep-alives instead of the kernel's TCP timeout.
 _KEEPALIVE = ("-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3")
@@ -91,6 +92,7 @@ class SshConnection:
             argv += ["-o", f"ControlPath={self.control_path}"]
         return argv
 
+    @logged(lambda self: f"ssh master connection to {self.target}")
     def open(self) -> None:
         """Connect and authenticate once; the master then serves every channel."""
         if self._folder:

@@ -1,0 +1,3 @@
+from wa_compliance.cli import main
+import sys
+sys.exit(main())
