@@ -46,8 +46,7 @@ def test_ver_001_one_version(deployment, verdict):
 @check("VER-002", "the upgrade to --upgrade-to is one the GC rules allow", "high", upgrade=True,
        remediation="Before upgrading a large database, fix its garbage collection (GC-003 at ≤ 120 rps, GC-004 "
                    "above); after an upgrade across v2.29.1 with pass_through on, enable automatic GC.",
-       reads=("containers", "gc_facts", "first_counter_reading", "application_settings", "messages_table",
-              "traffic_history"))
+       reads=("containers",))
 def test_ver_002_upgrade(deployment, verdict, upgrade_to):
     """With `--upgrade-to=VERSION`: the running version (the oldest, when VER-001 finds several)
     is older than the target (equal: pass, already there; newer: fail). Across v2.29.1 the message

@@ -35,8 +35,11 @@ from lab.sshd import SshServer
 
 HOSTS_DIR = ports.STATE_DIR / "hosts"
 INIT_MODULE = "lab.host_init"
-# The container networks of host N come from 172.30.(16N).0/20: no two engines share a subnet.
-ADDRESS_POOL = "172.30.{base}.0/20"
+# The container networks of host N come from 10.254.(16N).0/20: no two engines share a subnet,
+# and none meets this machine's own engine, whose default pools (172.17-31.0.0/16, then
+# 192.168.0.0/16) a run with many deployments can exhaust up to 172.30.
+ADDRESS_PREFIX = "10.254."
+ADDRESS_POOL = ADDRESS_PREFIX + "{base}.0/20"
 START_SECONDS = 90
 SHELL_STARTUP = ("/root/.bashrc", "/root/.profile", "/root/.bash_profile")
 # Folders hosts mount over that this machine does not have of its own: made (empty) at a

@@ -7,7 +7,7 @@ lab's, since a deployment whose files were deleted by hand, or a run killed half
 pieces no `down` can find. Each kind of piece has a finder, used both to remove and, at the
 end, to prove nothing is left (`leftovers`):
 - simulated hosts (lab/hosts.py: their process 1, which stops their engine, cron and sshd),
-  the container bridges their engines made (172.30.0.0/16), and the empty mount points they
+  the container bridges their engines made (10.254.0.0/16), and the empty mount points they
   left on this machine's file system;
 - API stand-ins and sshd servers the lab started, wherever their checkout is;
 - Prometheus servers the lab started (lab/prometheus.py: their command line names the lab's
@@ -40,7 +40,7 @@ from lab.commands import run
 from lab.database import MariaDB, PostgreSQL
 from lab.deployment import DEFAULT_ROOT, Lab
 from lab.errors import LabError
-from lab.hosts import INIT_MODULE, MOUNT_POINTS
+from lab.hosts import ADDRESS_PREFIX, INIT_MODULE, MOUNT_POINTS
 from lab.images import RECIPE_LABEL
 from lab.prometheus import CONFIG_FILE as PROMETHEUS_CONFIG
 from lab.seed import LOCK_DIR
@@ -127,7 +127,7 @@ def _host_bridges() -> list[str]:
     """Bridges of the simulated hosts' engines (their address pool), left by a killed host."""
     listing = run(["ip", "-o", "-4", "addr", "show"], timeout=10).stdout
     return sorted({line.split()[1] for line in listing.splitlines()
-                   if " inet 172.30." in line and line.split()[1].startswith("br-")})
+                   if f" inet {ADDRESS_PREFIX}" in line and line.split()[1].startswith("br-")})
 
 
 def _remove_bridges(names: list[str]) -> None:

@@ -197,4 +197,5 @@ def test_upgrade_marker_selects_the_upgrade_gate_checks(lab_biz, audit):
     run = audit("--host=lab", "-m", "upgrade", "--fail-on=high")
     assert run.exit_code == 0, run.console
     # the checks marked † in docs/checks.md
-    assert {r["id"] for r in run.results("lab")} == {"ENV-009", "GC-001", "GC-002", "GC-003", "GC-004", "GC-006"}
+    assert {r["id"] for r in run.results("lab")} == {"ENV-009", "GC-001", "GC-002", "GC-003", "GC-004", "GC-006",
+                                                       "VER-001", "VER-002"}

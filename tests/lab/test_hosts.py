@@ -25,9 +25,11 @@ CROSS_HOST = ("ENV-012", "VOL-003", "VOL-004")
 @pytest.fixture(scope="module")
 def cluster():
     cluster = Cluster()
-    cluster.up()
-    yield cluster
-    cluster.down()
+    try:
+        cluster.up()
+        yield cluster
+    finally:
+        cluster.down()          # also after a failed `up`: no host's cron daemon outlives the module
 
 
 @pytest.fixture

@@ -122,7 +122,12 @@ def _read_round(engine, report):
 
     def read(reader, remove):
         others = [p.path for p in written if p.writer != reader]
-        argv = ["sh", "-c", _READ_AND_REMOVE, "sh", str(len(others)), *others, *remove]
+        script = _READ_AND_REMOVE
+        if remove:
+            # the remover cannot be run again once its probes are gone: give the engine time to
+            # attach before it prints and to copy its output before it exits (moby#27289)
+            script = "sleep 0.1\n" + _READ_AND_REMOVE + "sleep 0.1\n"
+        argv = ["sh", "-c", script, "sh", str(len(others)), *others, *remove]
         try:
             # the last reader also removes: once its files are gone a second run would read
             # nothing, so it is not run again (a lost output makes its view `error`)
