@@ -117,7 +117,16 @@ def test_env_006_name_prefix(deployment, fleet, verdict):
             shown = repr(prefix) if prefix else "no prefix"
             problems.append(f"{', '.join(sharing)} use{'s' if len(sharing) == 1 else ''} the same database server with {shown}: their databases collide")
         verdict.judge(host.subject(env.path), problems, passed=f"WA_DB_NAME_PREFIX is {prefix!r}" if prefix else "WA_DB_NAME_PREFIX is not set, and no other audited deployment shares the server",
-                      prefix=prefix, sharing_server_and_prefix=sharing)
+                      prefix=prefix, sharing_server_and_prefix=sharing, database_server=_server(deployment))
+
+
+def _server(deployment) -> str | None:
+    """The database server as comparable across runs (`wa-compliance merge` of shards)."""
+    try:
+        engine, machine, address, port = deployment.db_server_key
+    except FactUnavailable:
+        return None
+    return f"{engine.lower()}://{address}:{port}" + (f" on {machine}" if machine else "")
 
 
 def _namespaces(fleet) -> dict:

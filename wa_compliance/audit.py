@@ -40,7 +40,8 @@ class Audit:
                      reports_dir: str, exact_counts: bool, metrics_file: str | None = None,
                      plan_file: str | None = None, baselines: list[str] | tuple[str, ...] = (),
                      ssh: SshOptions = SshOptions(), inventory: str | None = None,
-                     limit: str | None = None, upgrade_to: str | None = None) -> "Audit":
+                     limit: str | None = None, upgrade_to: str | None = None,
+                     shard: str | None = None) -> "Audit":
         try:
             threshold = Severity.parse(fail_on)
         except ValueError as exc:
@@ -64,6 +65,9 @@ class Audit:
             if profile.name in profiles:
                 raise UsageError(f"host {profile.name!r} given twice (profiles {profiles[profile.name].path} and {profile.path})")
             profiles[profile.name], ssh_options[profile.name] = profile, options
+        if shard:
+            profiles = {name: profiles[name] for name in in_shard(sorted(profiles), shard)}
+            ssh_options = {name: ssh_options[name] for name in profiles}
         outputs = {"--metrics-file": output_path("--metrics-file", metrics_file),
                    "--plan": output_path("--plan", plan_file)}
         if outputs["--metrics-file"] and outputs["--metrics-file"] == outputs["--plan"]:
@@ -97,6 +101,22 @@ class Audit:
     def record(self, results: list[Result]) -> None:
         for result in results:
             self.results.setdefault(result.host, []).append(result)
+
+
+def in_shard(names: list[str], shard: str) -> list[str]:
+    """`--shard=I/N`: the I-th of N shares of the deployments, dealt by name in sorted order, so
+    every machine of a CI matrix or a cron fleet computes the same split.
+
+    >>> in_shard(["a", "b", "c", "d", "e"], "2/2")
+    ['b', 'd']
+    """
+    try:
+        index, count = (int(part) for part in shard.split("/"))
+    except ValueError:
+        raise UsageError(f"--shard={shard}: expected I/N, e.g. 1/4") from None
+    if not 1 <= index <= count:
+        raise UsageError(f"--shard={shard}: I must be between 1 and N")
+    return [name for position, name in enumerate(names) if position % count == index - 1]
 
 
 def output_path(option: str, value: str | None) -> Path | None:

@@ -16,8 +16,11 @@ as a profile with `hosts:` named after that value (its profile and SSH key: its 
 from __future__ import annotations
 
 import dataclasses
+import shlex
+import warnings
 from pathlib import Path
 
+from . import ansible_inventory
 from .errors import UsageError
 from .inventory import InventoryHost, read_inventory, select
 from .profile import Host, Profile, load_profile, resolve_host
@@ -31,7 +34,7 @@ DEPLOYMENT_VARIABLE = "wa_compliance_deployment"
 def inventory_profiles(path: str, profiles_dir: str, limit: str | None = None,
                        ssh: SshOptions = SshOptions()) -> list[tuple[Profile, SshOptions]]:
     """(profile, SSH client options) per selected inventory host, in inventory order."""
-    hosts = select(read_inventory(path), limit)
+    hosts = select(_read(path), limit)
     if not hosts:
         raise UsageError(f"--inventory={path}: no host" + (f" matches --limit={limit}" if limit else ""))
     chosen: list[tuple[Profile, SshOptions]] = []
@@ -54,6 +57,20 @@ def inventory_profiles(path: str, profiles_dir: str, limit: str | None = None,
     return chosen
 
 
+def _read(path: str) -> list[InventoryHost]:
+    """As Ansible reads it when `ansible-inventory` is installed; else the built-in reader, which
+    says what it leaves out."""
+    executable = ansible_inventory.available()
+    if executable:
+        return ansible_inventory.ansible_hosts(path, executable)
+    beside = [name for name in ("group_vars", "host_vars") if (Path(path).parent / name).is_dir()]
+    if beside:
+        warnings.warn(f"--inventory={path}: {' and '.join(beside)} beside it are not read without Ansible "
+                      "(install ansible-core for ansible-inventory, or render: ansible-inventory --list)",
+                      stacklevel=2)
+    return read_inventory(path)
+
+
 def _host_profile(host: InventoryHost, inventory: str, profiles_dir: str,
                   ssh: SshOptions) -> tuple[Profile, SshOptions]:
     named = host.vars.get(PROFILE_VARIABLE)
@@ -67,7 +84,12 @@ def _host_profile(host: InventoryHost, inventory: str, profiles_dir: str,
         profile = Profile(name=host.name, path=f"{inventory} ({host.name}, default profile)")
     profile = dataclasses.replace(profile, name=host.name, target=_target(host, inventory))
     key = host.vars.get("ansible_ssh_private_key_file") or host.vars.get("ansible_private_key_file")
-    return profile, SshOptions(ssh.config_file, str(key) if key else ssh.identity_file)
+    if host.vars.get("ansible_become") in (True, "true", "yes", "True", 1):
+        raise UsageError(f"{inventory}: host {host.name}: ansible_become is not supported: the audit runs every "
+                         "command as the SSH account (README: what it needs)")
+    extra = [arg for name in ("ansible_ssh_common_args", "ansible_ssh_extra_args")
+             for arg in shlex.split(str(host.vars.get(name) or ""))]
+    return profile, SshOptions(ssh.config_file, str(key) if key else ssh.identity_file, tuple(extra))
 
 
 def _profile_file(name: str, profiles_dir: str) -> Path | None:

@@ -55,6 +55,9 @@ def pytest_addoption(parser):
     group.addoption("--plan", default=None, dest="wa_plan", metavar="PATH",
                     help="also write a remediation plan (Markdown) to review: the changes the "
                          "failing checks call for, per host; nothing is applied")
+    group.addoption("--shard", default=None, dest="wa_shard", metavar="I/N",
+                    help="only the I-th of N shares of the deployments (dealt by profile name): run the "
+                         "shards on several machines or CI jobs, then: wa-compliance merge DIR...")
     group.addoption("--upgrade-to", default=None, dest="wa_upgrade_to", metavar="VERSION",
                     help="the client version an upgrade gate is for (2.53.1 or v2.53.1): VER-002 judges the "
                          "upgrade, and the run ends with GO or NO-GO")
@@ -79,7 +82,7 @@ def pytest_configure(config):
             ssh=SshOptions(getattr(config.option, "ssh_config", None),
                            getattr(config.option, "ssh_identity_file", None)),
             inventory=config.option.wa_inventory, limit=config.option.wa_limit,
-            upgrade_to=config.option.wa_upgrade_to)
+            upgrade_to=config.option.wa_upgrade_to, shard=config.option.wa_shard)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[AUDIT] = audit

@@ -61,6 +61,7 @@ class SshOptions:
 
     config_file: str | None = None
     identity_file: str | None = None
+    extra_args: tuple[str, ...] = ()      # an inventory's ansible_ssh_common_args / _extra_args (-J bastion)
 
 
 class SshConnection:
@@ -86,6 +87,7 @@ class SshConnection:
             argv += ["-l", self.target.user]
         if self.target.port:
             argv += ["-p", str(self.target.port)]
+        argv += list(self.options.extra_args)
         # BatchMode: never wait for a password or a host-key question nobody will answer
         argv += ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={CONNECT_SECONDS}", *_KEEPALIVE]
         if self._folder:
