@@ -136,13 +136,16 @@ def test_vol_004_live_round_trip(deployment, verdict):
     else:
         problems = rules.round_trip_problems(report.write_errors, report.seen, report.media_path)
         missing = unreached(deployment)
-        # on hosts of their own, the ones outside the largest group also miss its probes
-        apart = {c.host for c in running if problems.get(c.subject)}
+        host_of = {c.subject: c.host for c in running}
         for container in running:
             found = problems.get(container.subject, [])
-            if not found and apart - {container.host}:
-                found = [f"its probe is not visible on {', '.join(sorted(apart - {container.host}))}, whose "
-                         f"containers do not share {report.media_path} with it"]
+            # the largest group's own probes are not visible on another host that mounts other storage
+            missed_on = sorted({host_of[reader] for reader, views in report.seen.items()
+                                if host_of.get(reader, container.host) != container.host
+                                and views.get(container.subject, "identical") != "identical"})
+            if not found and missed_on:
+                found = [f"its probe is not visible on {', '.join(missed_on)}, whose containers do not share "
+                         f"{report.media_path} with it"]
             if missing and not found:
                 verdict.error(container.subject, f"its probe was read back identical by {len(running) - 1} other "
                                                  f"container(s), but not every host could be read{missing}")
