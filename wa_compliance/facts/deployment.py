@@ -28,7 +28,7 @@ class DeploymentFacts(HostFacts, EngineFacts, DatabaseFacts, CronFacts, ApiFacts
                       GarbageCollectionFacts):
     """One deployment on one host, as the checks read it: each concern's facts come from its
     module. In a deployment spread over hosts (facts/spread.py) each host has one, `label`led
-    with the host's name, and `sites` lists them all."""
+    with the host's name, and `deployment_hosts` lists them all."""
 
     def __init__(self, profile: Profile, exact_counts: bool = False, ssh_options: SshOptions | None = None,
                  label: str = ""):
@@ -37,7 +37,7 @@ class DeploymentFacts(HostFacts, EngineFacts, DatabaseFacts, CronFacts, ApiFacts
         self.exact_counts = exact_counts
         self.ssh_options = ssh_options or SshOptions()
         self.label = label
-        self.sites = [self]
+        self.deployment_hosts = [self]       # every host of the deployment (GC-004 counts their jobs)
 
     @property
     def hosts(self) -> list["DeploymentFacts"]:

@@ -161,8 +161,9 @@ def _api_jobs(deployment):
         except ValueError:
             continue
         body, call = calls[0]
-        jobs.append(ApiJob(" → ".join((site.subject(cron.where), *body.located(call.text))), schedule.at_least_daily(),
-                                 schedule.runs and not schedule.outside(window), schedule.description))
+        jobs.append(ApiJob(" → ".join((site.subject(cron.where), *body.located(call.text))),
+                           schedule.at_least_daily(), schedule.runs and not schedule.outside(window),
+                           schedule.description))
     return tuple(jobs)
 
 
@@ -177,29 +178,33 @@ def _webapp_addresses(site) -> set[str]:
     return {f"{name}:{port}" for name in names for port in ports}
 
 
+def _per_host(deployment, read):
+    """(host, read(host), why it failed) for every host of the deployment; one host alone: its
+    failure is the checks' own, raised."""
+    for site in deployment.deployment_hosts:
+        try:
+            yield site, read(site), None
+        except FactUnavailable as exc:
+            if len(deployment.deployment_hosts) == 1:
+                raise
+            yield site, None, str(exc)
+
+
 def _deployment_cron(deployment):
     """(host, cron entry) of every host of the deployment: on a deployment spread over hosts,
     the jobs of all of them count (a host whose cron cannot be read is in _unreadable_cron)."""
-    for site in deployment.sites:
-        try:
-            commands = site.cron_commands
-        except FactUnavailable:
-            if len(deployment.sites) == 1:
-                raise                         # one host: its failure is the checks' own
-            continue
-        for cron in commands:
+    for site, commands, _ in _per_host(deployment, lambda site: site.cron_commands):
+        for cron in commands or ():
             yield site, cron
 
 
 def _unreadable_cron(deployment):
     notes = []
-    for site in deployment.sites:
-        try:
-            notes += [site.subject(note) for note, _ in not_followed(site.cron_commands, GC_PATH)]
-        except FactUnavailable as exc:
-            if len(deployment.sites) == 1:
-                raise
-            notes.append(f"{site.label}: cron not read ({exc})")
+    for site, commands, why in _per_host(deployment, lambda site: site.cron_commands):
+        if why:
+            notes.append(f"{site.label}: cron not read ({why})")
+        else:
+            notes += [site.subject(note) for note, _ in not_followed(commands, GC_PATH)]
     return tuple(notes)
 
 

@@ -32,7 +32,7 @@ class SpreadDeploymentFacts:
         self.hosts = [DeploymentFacts(host_profile, exact_counts, ssh_options, label=label)
                       for label, host_profile in profile.host_profiles().items()]
         for host in self.hosts:
-            host.sites = self.hosts          # GC-004 counts the jobs of every host
+            host.deployment_hosts = self.hosts
 
     @property
     def primary(self) -> DeploymentFacts:
@@ -47,26 +47,23 @@ class SpreadDeploymentFacts:
         return self.hosts[0]
 
     # -- what spans the hosts -------------------------------------------------------------
-    def reachable(self) -> list[tuple[DeploymentFacts, list[ContainerFacts]]]:
-        """Each host whose containers could be listed, with them."""
-        found = []
+    def _listed(self) -> tuple[list[tuple[DeploymentFacts, list[ContainerFacts]]], dict[str, str]]:
+        """(each host whose containers could be listed, with them; host name -> why not)."""
+        found, failures = [], {}
         for host in self.hosts:
             try:
                 found.append((host, host.containers))
-            except FactUnavailable:
-                continue
-        return found
+            except FactUnavailable as exc:
+                failures[host.label] = str(exc)
+        return found, failures
+
+    def reachable(self) -> list[tuple[DeploymentFacts, list[ContainerFacts]]]:
+        return self._listed()[0]
 
     @property
     def unreachable(self) -> dict[str, str]:
         """Host name -> why its containers could not be listed (SSH or engine down)."""
-        failures = {}
-        for host in self.hosts:
-            try:
-                host.containers
-            except FactUnavailable as exc:
-                failures[host.label] = str(exc)
-        return failures
+        return self._listed()[1]
 
     @property
     def containers(self) -> list[ContainerFacts]:
