@@ -24,16 +24,14 @@ multiconnect, MySQL): the database account, the messages table, the API stand-in
 
 from __future__ import annotations
 
-import json
 from contextlib import contextmanager
 from pathlib import Path
 
-from lab import cron, dbenv, ports, registry
+from lab import cron, dbenv
 from lab.commands import run
 from lab.deployment import DEFAULT_ROOT, DEFAULT_VERSION, Lab
 from lab.errors import LabError
 from lab.hosts import SimulatedHost, StorageMount, stop_all
-from lab.images import ensure_images
 from lab.topology import META_DIR, MEDIA_PATH
 
 PROJECT = "bizhosts"
@@ -137,20 +135,8 @@ class Cluster:
             self._save_deviations([])
 
     def _up_shared_pieces(self) -> None:
-        lab = self.lab
-        ensure_images(lab.version)
-        lab.dir.mkdir(parents=True, exist_ok=True)
-        lab.state.create()
-        registry.remember(lab.dir)
-        lab._api_port = ports.keep(lab._api_port, lab.dir)
-        lab.state.save_settings({"topology": lab.topology, "engine": lab.engine,
-                                 "version": lab.version, "media": "volume",
-                                 "cron_dir": str(lab.cron_dir), "api_port": lab._api_port})
-        (lab.state.path / "cluster.json").write_text(json.dumps({"media": self.media}))
-        lab.state.password_or_new()
-        lab.ensure_db_account()
-        lab.ensure_messages_table()
-        lab.ensure_api_server()
+        self.lab.ensure_deployment_wide()
+        self.lab.ensure_api_server()
         self.export_folder().mkdir(mode=0o755, exist_ok=True)
 
     def _converge_host(self, name: str, media: str, db_env: dict | None = None,

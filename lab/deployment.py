@@ -307,20 +307,9 @@ class Lab:
 
     def _up(self) -> None:
         self._refuse_other_kind()
-        ensure_images(self.version)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.state.create()
-        registry.remember(self.dir)
-        self._move_cron_file()
-        self._api_port = ports.keep(self._api_port, self.dir)
-        self.state.save_settings({"topology": self.topology, "engine": self.engine,
-                                  "version": self.version, "media": self.media,
-                                  "cron_dir": str(self.cron_dir), "api_port": self._api_port})
-        self.state.password_or_new()
+        self.ensure_deployment_wide()
         self.ensure_compose_files()
         self.ensure_db_env()
-        self.ensure_db_account()
-        self.ensure_messages_table()
         if "inside" in deviations.touched_by(self.state.active_deviations()):
             self.recreate_containers()
         else:
@@ -330,6 +319,23 @@ class Lab:
         self.ensure_api_server()
         self.state.save_active_deviations([])
         prune_stale_images()      # images a rebuild replaced, now that no container uses them
+
+    def ensure_deployment_wide(self) -> None:
+        """What the deployment has whatever runs its containers (here, or the simulated hosts of
+        lab/cluster.py): the images, its folder, state and registry record, the API port and the
+        settings, the password, the database account and the messages table."""
+        ensure_images(self.version)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.state.create()
+        registry.remember(self.dir)
+        self._move_cron_file()            # reads the settings an earlier `up` saved
+        self._api_port = ports.keep(self._api_port, self.dir)
+        self.state.save_settings({"topology": self.topology, "engine": self.engine,
+                                  "version": self.version, "media": self.media,
+                                  "cron_dir": str(self.cron_dir), "api_port": self._api_port})
+        self.state.password_or_new()
+        self.ensure_db_account()
+        self.ensure_messages_table()
 
     def down(self) -> None:
         """Remove containers, volumes, network, the DB account and its databases, the directory."""
