@@ -35,32 +35,51 @@ MOST_PATHS = 400                 # paths looked at, at most: a crontab is not a 
 # Arguments: "file:PATH" reads a file, "dir:PATH" every regular file in a directory.
 _SCRIPT = r"""
 export LC_ALL=C
-b64() { base64 | tr -d '\n'; echo; }
+# Every program started costs (the dynamic loader alone, ~1 ms on a VM): the script starts few.
+if [ "$(printf x | base64 -w 0 2>/dev/null)" = eA== ]; then
+    b64() { base64 -w 0; echo; }
+else
+    b64() { base64 | tr -d '\n'; echo; }
+fi
+name() {  # a path as records carry it: ':' and the path when made of plain characters, else base64
+    case $1 in
+    *[!A-Za-z0-9._/@%+,~-]*|'') printf %s "$1" | b64;;
+    *) echo ":$1";;
+    esac
+}
 refs() {  # the absolute paths a text mentions, one per line
     tr -c 'A-Za-z0-9._/@%+,~-' '\n' | grep '^/[A-Za-z0-9._@%+,~-]' | sort -u
 }
-todo=""
-show() {  # path: state, mode, uid, content
-    p64=$(printf %s "$1" | b64)
-    if [ ! -e "$1" ]; then echo "file $p64 missing"; return; fi
-    meta=$(stat -L -c '%f %u %h %F' -- "$1" | tr ' ' _)
-    if [ ! -f "$1" ]; then echo "file $p64 other $meta"; return; fi
-    if [ -r "$1" ]; then
-        echo "file $p64 readable $meta $(b64 < "$1")"
-        todo="$todo $(refs < "$1" | tr '\n' ' ')"
-    else echo "file $p64 unreadable $meta"; fi
+show() {  # a crontab: state, raw mode, uid, links, content
+    p=$(name "$1")
+    if [ ! -e "$1" ]; then echo "file $p missing"; return; fi
+    meta=$(stat -L -c '%f_%u_%h' -- "$1")
+    if [ ! -f "$1" ]; then echo "file $p other $meta"; return; fi
+    if [ -r "$1" ]; then echo "file $p readable $meta $(b64 < "$1")"
+    else echo "file $p unreadable $meta"; fi
 }
-script() {  # a file a crontab or script mentions: true when read as text
-    p64=$(printf %s "$1" | b64)
+crontabs() {  # run $1 on every crontab the arguments name
+    run=$1; shift
+    for arg in "$@"; do
+        case "$arg" in
+        file:*) $run "${arg#file:}";;
+        dir:*) for f in "${arg#dir:}"/* "${arg#dir:}"/.[!.]*; do [ -e "$f" ] && $run "$f"; done;;
+        esac
+    done
+}
+text_of() { if [ -f "$1" ] && [ -r "$1" ]; then cat -- "$1"; fi; }
+script() {  # a file a crontab or script mentions (plain characters only): true when read as text
     case "$1" in /dev/*|/proc/*|/sys/*) return 1;; esac
-    if [ ! -e "$1" ]; then echo "script $p64 missing"; return 1; fi
-    meta=$(stat -L -c '%f %u %s' -- "$1" | tr ' ' _)
-    if [ ! -f "$1" ]; then echo "script $p64 other $meta"; return 1; fi
-    if [ ! -r "$1" ]; then echo "script $p64 unreadable $meta"; return 1; fi
-    all=$(head -c 2048 < "$1" | wc -c); text=$(head -c 2048 < "$1" | tr -d '\000' | wc -c)
-    if [ $all != $text ]; then echo "script $p64 binary $meta"; return 1; fi
-    if [ "${meta##*_}" -gt $LIMIT ]; then echo "script $p64 large $meta"; return 1; fi
-    echo "script $p64 readable $meta $(b64 < "$1")"
+    if [ ! -e "$1" ]; then echo "script :$1 missing"; return 1; fi
+    meta=$(stat -L -c '%f_%u_%s' -- "$1")
+    [ -n "$meta" ] || { echo "script :$1 missing"; return 1; }     # gone meanwhile
+    if [ ! -f "$1" ]; then echo "script :$1 other $meta"; return 1; fi
+    if [ ! -r "$1" ]; then echo "script :$1 unreadable $meta"; return 1; fi
+    size=${meta##*_}; head=$size; [ "$size" -gt 2048 ] && head=2048
+    text=$(head -c 2048 < "$1" | tr -d '\000' | wc -c)
+    if [ $text -ne $head ]; then echo "script :$1 binary $meta"; return 1; fi
+    if [ "$size" -gt $LIMIT ]; then echo "script :$1 large $meta"; return 1; fi
+    echo "script :$1 readable $meta $(b64 < "$1")"
 }
 echo "wa-cron 1"
 for d in /proc/[0-9]*; do
@@ -80,28 +99,26 @@ for d in /proc/[0-9]*; do
 done
 for arg in "$@"; do
     case "$arg" in
-    file:*) show "${arg#file:}";;
-    dir:*) d=${arg#dir:}
-        if [ -d "$d" ]; then
-            echo "dir $(printf %s "$d" | b64) present"
-            for f in "$d"/* "$d"/.[!.]*; do [ -e "$f" ] && show "$f"; done
-        else
-            echo "dir $(printf %s "$d" | b64) missing"
-        fi;;
+    dir:*) if [ -d "${arg#dir:}" ]; then echo "dir $(name "${arg#dir:}") present"
+           else echo "dir $(name "${arg#dir:}") missing"; fi;;
     esac
 done
+crontabs show "$@"
+# the paths the crontabs mention, then those the scripts among them mention: one `refs` a level
+todo=$(crontabs text_of "$@" | refs | tr '\n' ' ')
 seen=" "; count=0
 level=0
 while [ $level -lt $DEPTH ]; do
     level=$((level + 1))
-    next=""
+    texts=""
     for p in $todo; do
         case "$seen" in *" $p "*) continue;; esac
         count=$((count + 1)); [ $count -le $MOST ] || break 2
         seen="$seen$p "
-        if script "$p"; then next="$next $(refs < "$p" | tr '\n' ' ')"; fi
+        if script "$p"; then texts="$texts $p"; fi
     done
-    todo=$next
+    todo=""
+    [ -n "$texts" ] && todo=$(cat -- $texts | refs | tr '\n' ' ')
 done
 echo "end"
 """
@@ -201,10 +218,13 @@ def _source(path: str, words: list[str], extra_files: set[str]) -> CronSource:
     state = words[0]
     if state == "missing":
         return CronSource(path, state, system, in_cron_d=in_cron_d)
-    mode, uid, links, _kind = words[1].split("_", 3)
+    mode, uid, links, *_ = words[1].split("_")
     content = base64.b64decode(words[2], validate=True) if state == "readable" else None
     return CronSource(path, state, system, int(mode, 16), int(uid), int(links), content, in_cron_d)
 
 
 def _text(encoded: str) -> str:
+    """A path as a record carries it: ':' and the path itself, or base64 (any other bytes)."""
+    if encoded.startswith(":"):
+        return encoded[1:]
     return base64.b64decode(encoded, validate=True).decode("utf-8", "replace")
