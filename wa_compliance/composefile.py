@@ -32,11 +32,25 @@ class MediaDeclaration:
     read_only: bool = False
 
 
+# libyaml's loader when PyYAML was built with it (it reads a compose file ~10x faster; a fleet
+# audit reads one per deployment), the pure-Python one otherwise: the same YAML either way.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _parse(text: str):
+    """The node tree (for line numbers) and the data, from one parse."""
+    loader = _LOADER(text)
+    try:
+        root = loader.get_single_node()
+        return root, (loader.construct_document(root) if root is not None else None)
+    finally:
+        loader.dispose()
+
+
 def media_declarations(text: str, path: str, media_path: str) -> list[MediaDeclaration]:
     """One declaration per WhatsApp service (by image), whether or not it mounts the media path."""
     try:
-        document = yaml.safe_load(text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root, document = _parse(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         if isinstance(exc, yaml.reader.ReaderError):     # a character YAML refuses (NUL...): its message spans lines

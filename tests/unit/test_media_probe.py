@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from wa_compliance.facts.media_probe import run_media_probe
+from wa_compliance.facts.media_probe import plan_media_probe, run_media_probe
 
 
 class LocalEngine:
@@ -29,7 +29,7 @@ class LocalEngine:
 
 def probe(tmp_path, engine):
     # "core" sorts first among readers that could write: "web" reads last and removes
-    return run_media_probe(engine, ["core", "web"], str(tmp_path), "h")
+    return run_media_probe(engine, plan_media_probe(["core", "web"], str(tmp_path), "h"))
 
 
 @pytest.mark.parametrize("lost", [("web", "write"), ("core", "write"), ("core", "read")])

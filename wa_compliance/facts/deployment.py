@@ -62,6 +62,8 @@ class DeploymentFacts(HostFacts, EngineFacts, DatabaseFacts, CronFacts, ApiFacts
 
     def start_gathering(self, prefetch: Prefetch, reads) -> None:
         """The facts the selected checks read, in the background (see facts/cached.py)."""
+        reads = list(reads)
+        self.probes_ride_inside = "media_probe" in reads and "read_inside" in reads
         for chain in gathering_chains(reads):
             prefetch.submit(*(lambda name=name: self._gather(name, prefetch) for name in chain))
 

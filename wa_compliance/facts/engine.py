@@ -8,10 +8,12 @@ import os
 
 from ..transport.containers import ContainerFacts, DockerEngine
 from ..transport.ssh import DOCKER_SOCKET
+from ..errors import FactUnavailable
 from .cached import fact, once, step
 from .inside import InsideSnapshot, inside_argv, output_complete, parse_inside
 from .media import MediaMount, media_mount
-from .media_probe import MediaProbeReport, run_media_probe
+from .media_probe import (MediaProbeReport, plan_media_probe, record_write, run_media_probe, split_written,
+                          write_arrived, written_first)
 
 
 class EngineFacts:
@@ -50,24 +52,61 @@ class EngineFacts:
         names = {m.source for m in self.media_mounts.values() if m and m.kind == "volume"}
         return {name: self.docker.volume(name).get("Options") or {} for name in sorted(names)}
 
+    # VOL-004's probes are written by the execs that read inside the containers when the run
+    # reads both (start_gathering says so): two execs per container instead of three
+    probes_ride_inside = False
+
+    @fact(after="containers")
+    def probe_plan(self) -> MediaProbeReport:
+        """VOL-004's probes, one per running container, named before any is written."""
+        running = [c.name for c in self.containers if c.running]
+        return plan_media_probe(running, self.profile.deployment.media_path, self.name)
+
     @fact
     def media_probe(self) -> MediaProbeReport:
         """The live round trip (VOL-004); the only thing an audit ever writes."""
-        running = [c.name for c in self.containers if c.running]
-        return run_media_probe(self.docker, running, self.profile.deployment.media_path, self.name)
+        if not self.probes_ride_inside:
+            return run_media_probe(self.docker, self.probe_plan)
+        running = {c.name: c for c in self.containers if c.running}
+
+        def written_inside(probe):
+            try:
+                self.inside(running[probe.writer])
+            except FactUnavailable:
+                pass                # the read's failure is the inside checks' to report; the write's is recorded
+        return run_media_probe(self.docker, self.probe_plan, written_inside)
 
     def inside(self, container) -> InsideSnapshot:
-        """One exec per container gathers everything the logs and cron sections read in it."""
+        """One exec per container gathers everything the logs and cron sections read in it (and
+        writes VOL-004's probe, when it rides along)."""
         def gather():
             tls = self._tls_paths() if container is self._tls_container() else {}
             argv = inside_argv(self.profile.deployment.log_dir, container.role == "webapp", list(tls.values()))
-            exit_code, output = self.docker.exec(container.name, argv)
-            if not output_complete(output):
-                # the engine can drop a short exec's output (moby#27289, docker-py#2042):
-                # the script only reads, so read again, once
-                exit_code, output = self.docker.exec(container.name, argv)
+            probe = self.probe_plan.probes.get(container.name) if self.probes_ride_inside else None
+            if probe is not None:
+                argv = written_first(argv, probe)
+            try:
+                exit_code, output = self._exec_complete(container, argv, probe is not None)
+            except FactUnavailable as exc:
+                if probe is not None:
+                    record_write(self.probe_plan, probe, exc)
+                raise
+            if probe is not None:
+                code, written, output = split_written(output)
+                record_write(self.probe_plan, probe, (code, written))
             return parse_inside(container.name, output)
         return once(self, f"_inside_{container.name}", gather)
+
+    def _exec_complete(self, container, argv, probe_first: bool) -> tuple[int, str]:
+        """The engine can drop a short exec's output (moby#27289, docker-py#2042): the script
+        only reads, or writes a probe that it then finds already there, so it is run again, once."""
+        for _ in range(2):
+            exit_code, output = self.docker.exec(container.name, argv)
+            if probe_first and write_arrived(output) and output_complete(split_written(output)[2]):
+                break
+            if not probe_first and output_complete(output):
+                break
+        return exit_code, output
 
     @step(after="containers")
     def read_inside(self, prefetch) -> None:

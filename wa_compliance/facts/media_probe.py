@@ -1,12 +1,14 @@
 """VOL-004's live round trip: can every container read what every other one writes?
 
-Each container writes one uniquely named probe into the media path (N execs), then each
-reads every other container's probe (N execs); the last reader, a container that could
-write, also removes every probe it sees. Only if something went wrong (or the run is
-interrupted) are the leftovers removed from the containers that wrote them. A probe never
-overwrites anything (`set -C`), and only paths this run created are ever removed.
+Each container writes one uniquely named probe into the media path, then each reads every other
+container's probe (N execs); the last reader, a container that could write, also removes every
+probe it sees. A probe is written by an exec of its own (N execs), or, when the audit also reads
+inside the containers, by the same exec as that read (`written_first`): an audit then costs two
+execs per container, not three. Only if something went wrong (or the run is interrupted) are the
+leftovers removed from the containers that wrote them. A probe never overwrites anything
+(`set -C`), and only paths this run created are ever removed.
 
->>> report = run_media_probe(engine, ["biz_waweb_1", "biz_wacore_1"], "/usr/local/wamedia", "lab")
+>>> report = run_media_probe(engine, plan_media_probe(["biz_waweb_1", "biz_wacore_1"], "/usr/local/wamedia", "lab"))
 >>> report.seen["biz_wacore_1"]
 {'biz_waweb_1': 'identical'}
 """
@@ -53,6 +55,9 @@ done
 echo end
 """
 _REMOVE_OWN = 'if [ -e "$1" ]; then rm -f -- "$1"; fi; [ ! -e "$1" ]'
+# Before another script in the same exec: the write, in a subshell whose exit ends only itself,
+# then its exit code; the other script then finds its own arguments after the probe's two.
+_WRITE_FIRST = "probe_write() (\n" + _WRITE + ")\nprobe_write \"$1\" \"$2\" 2>&1\necho \"probe-exit $?\"\nshift 2\n"
 
 
 @dataclass
@@ -80,17 +85,27 @@ class MediaProbeReport:
         return {name: probe.write_error for name, probe in self.probes.items()}
 
 
-def run_media_probe(engine, containers: list[str], media_path: str, host: str) -> MediaProbeReport:
-    """Write, cross-read and remove the probes; always leaves the volume as it found it."""
+def plan_media_probe(containers: list[str], media_path: str, host: str) -> MediaProbeReport:
+    """The probes of one round trip, named and filled, nothing written yet."""
     report = MediaProbeReport(media_path)
     run = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     stem = f".wa-compliance-probe-{_safe(host)}-{run}-{secrets.token_hex(6)}"
     for index, container in enumerate(containers):
         path = posixpath.join(media_path, f"{stem}-{index}")
         report.probes[container] = Probe(container, path, f"{container}:{secrets.token_hex(16)}")
+    return report
+
+
+def run_media_probe(engine, report: MediaProbeReport, write=None) -> MediaProbeReport:
+    """Write, cross-read and remove the probes; always leaves the volume as it found it.
+    `write(probe)`: when another exec carries the probe's write, makes sure it has run and
+    recorded its outcome (`record_write`); by default each probe is written by an exec of its own."""
     with _interrupts_raise():
         try:
-            _write_round(engine, report)
+            if write is None:
+                report.exec_count += len(report.probes)
+            _side_by_side([lambda p=probe: write(p) if write else _write_alone(engine, report, p)
+                           for probe in report.probes.values()])
             _read_round(engine, report)
         finally:
             with _signals_deferred():
@@ -98,19 +113,52 @@ def run_media_probe(engine, containers: list[str], media_path: str, host: str) -
     return report
 
 
-def _write_round(engine, report):
-    def write(probe):
-        try:
-            code, output = _exec_told(engine, probe.writer, ["sh", "-c", _WRITE, "sh", probe.content, probe.path],
-                                      "written", report)
-        except FactUnavailable as exc:
-            probe.write_error = report.unreachable[probe.writer] = str(exc)
-            return
-        if code != 0:
-            probe.write_error = output.strip().splitlines()[-1] if output.strip() else f"exit code {code}"
+def _write_alone(engine, report, probe):
+    try:
+        code, output = _exec_told(engine, probe.writer, ["sh", "-c", _WRITE, "sh", probe.content, probe.path],
+                                  "written", report)
+    except FactUnavailable as exc:
+        record_write(report, probe, exc)
+        return
+    record_write(report, probe, (code, output))
 
-    report.exec_count += len(report.probes)
-    _side_by_side([lambda p=probe: write(p) for probe in report.probes.values()])
+
+def written_first(argv: list[str], probe: Probe) -> list[str]:
+    """`sh -c SCRIPT NAME ARGS...` made to write `probe` before it runs SCRIPT."""
+    shell, flag, script, name, *arguments = argv
+    return [shell, flag, _WRITE_FIRST + script, name, probe.content, probe.path, *arguments]
+
+
+def split_written(output: str) -> tuple[int | None, str, str]:
+    """The output of a `written_first` exec: the write's exit code (None when that part of the
+    output was lost), what the write printed, and what the script after it printed."""
+    lines = output.splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        words = line.split()
+        if words[:1] == ["probe-exit"]:
+            code = words[1] if len(words) == 2 and words[1].isdigit() else None
+            return (int(code) if code else None), "".join(lines[:index]), "".join(lines[index + 1:])
+    return None, output, ""
+
+
+def write_arrived(output: str) -> bool:
+    """Whether a `written_first` exec's output holds the whole of the write's part."""
+    code, written, _ = split_written(output)
+    return code is not None and (code != 0 or _told(written, "written"))
+
+
+def record_write(report: MediaProbeReport, probe: Probe, outcome) -> None:
+    """What writing `probe` gave: (exit code, output) of its script, or the FactUnavailable of an
+    exec that could not be made (engine or connection lost)."""
+    if not isinstance(outcome, FactUnavailable) and (outcome[0] is None or outcome[0] == 0
+                                                     and not _told(outcome[1], "written")):
+        outcome = _lost(probe.writer)
+    if isinstance(outcome, FactUnavailable):
+        probe.write_error = report.unreachable[probe.writer] = str(outcome)
+        return
+    code, output = outcome
+    if code != 0:
+        probe.write_error = output.strip().splitlines()[-1] if output.strip() else f"exit code {code}"
 
 
 def _read_round(engine, report):
@@ -164,9 +212,12 @@ def _exec_told(engine, container: str, argv: list[str], marker: str, report, aga
         report.exec_count += 1
         code, output = engine.exec(container, argv)
     if code == 0 and not _told(output, marker):
-        raise FactUnavailable(f"docker exec in {container} ended without its output (the engine lost it)",
-                              container)
+        raise _lost(container)
     return code, output
+
+
+def _lost(container: str) -> FactUnavailable:
+    return FactUnavailable(f"docker exec in {container} ended without its output (the engine lost it)", container)
 
 
 def _told(output: str, marker: str) -> bool:

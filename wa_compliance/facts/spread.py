@@ -16,7 +16,7 @@ from ..transport.ssh import SshOptions
 from .cached import Prefetch, once
 from .deployment import DeploymentFacts
 from .media import MediaMount
-from .media_probe import MediaProbeReport, run_media_probe
+from .media_probe import MediaProbeReport, plan_media_probe, run_media_probe
 
 # Read once per deployment, through its primary host; every other fact is each host's own.
 ONCE_PER_DEPLOYMENT = ("db_login", "db_password", "login_password", "db_tls", "db_session",
@@ -88,8 +88,8 @@ class SpreadDeploymentFacts:
         """VOL-004 across hosts: every running container's probe read back by every other one."""
         def gather():
             running = {c.subject: (self.site_of(c), c.name) for c in self.containers if c.running}
-            return run_media_probe(_Routed(running), list(running),
-                                   self.profile.deployment.media_path, self.name)
+            return run_media_probe(_Routed(running), plan_media_probe(
+                list(running), self.profile.deployment.media_path, self.name))
         return once(self, "_media_probe", gather)
 
     # -- the run --------------------------------------------------------------------------
