@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from ..errors import FactUnavailable
 from ..parsers.cron_flavour import CronDaemon
+from .shell_fields import SH_FUNCTIONS, path_field
 
 SYSTEM_CRONTAB = "/etc/crontab"
 CRON_D = "/etc/cron.d"
@@ -35,18 +36,7 @@ MOST_PATHS = 400                 # paths looked at, at most: a crontab is not a 
 # Arguments: "file:PATH" reads a file, "dir:PATH" every regular file in a directory.
 _SCRIPT = r"""
 export LC_ALL=C
-# Every program started costs (the dynamic loader alone, ~1 ms on a VM): the script starts few.
-if [ "$(printf x | base64 -w 0 2>/dev/null)" = eA== ]; then
-    b64() { base64 -w 0; echo; }
-else
-    b64() { base64 | tr -d '\n'; echo; }
-fi
-name() {  # a path as records carry it: ':' and the path when made of plain characters, else base64
-    case $1 in
-    *[!A-Za-z0-9._/@%+,~-]*|'') printf %s "$1" | b64;;
-    *) echo ":$1";;
-    esac
-}
+b64_setup
 refs() {  # the absolute paths a text mentions, one per line
     tr -c 'A-Za-z0-9._/@%+,~-' '\n' | grep '^/[A-Za-z0-9._@%+,~-]' | sort -u
 }
@@ -165,7 +155,7 @@ def cron_arguments(users: list[str], files: list[str]) -> list[str]:
 
 def read_host_cron(host, users: list[str], files: list[str]) -> HostCron:
     script = (f"DAEMONS='{' '.join(DAEMONS)}' LIMIT={SCRIPT_LIMIT} DEPTH={SCRIPT_DEPTH} MOST={MOST_PATHS}\n"
-              + _SCRIPT)
+              + SH_FUNCTIONS + _SCRIPT)
     result = host.run(script, *cron_arguments(users, files))
     lines = result.stdout.splitlines()
     if not lines or lines[0] != "wa-cron 1" or lines[-1] != "end":
@@ -186,18 +176,18 @@ def _parse(lines: list[str], extra_files: set[str]) -> HostCron:
             if daemon.name != "busybox" or daemon.arguments[1:2] == ("crond",):
                 daemons.append(daemon)
         elif kind == "dir" and words[1] == "missing":
-            missing_dirs.append(_text(words[0]))
+            missing_dirs.append(path_field(words[0]))
         elif kind == "file":
-            source = _source(_text(words[0]), words[1:], extra_files)
+            source = _source(path_field(words[0]), words[1:], extra_files)
             if source.state != "missing" or source.path in extra_files or source.path == SYSTEM_CRONTAB:
                 sources.setdefault(source.path, source)
         elif kind == "script":
-            files.append(_host_file(_text(words[0]), words[1:]))
+            files.append(_host_file(path_field(words[0]), words[1:]))
     return HostCron(tuple(daemons), tuple(sources.values()), tuple(missing_dirs), tuple(files))
 
 
 def _daemon(words: list[str]) -> CronDaemon:
-    exe = _text(words[2]) if len(words) > 2 else ""
+    exe = path_field(words[2]) if len(words) > 2 else ""
     arguments = base64.b64decode(words[3], validate=True).decode("utf-8", "replace") if len(words) > 3 else ""
     return CronDaemon(int(words[0]), words[1], exe, tuple(arguments.rstrip("\0").split("\0")) if arguments else ())
 
@@ -223,8 +213,3 @@ def _source(path: str, words: list[str], extra_files: set[str]) -> CronSource:
     return CronSource(path, state, system, int(mode, 16), int(uid), int(links), content, in_cron_d)
 
 
-def _text(encoded: str) -> str:
-    """A path as a record carries it: ':' and the path itself, or base64 (any other bytes)."""
-    if encoded.startswith(":"):
-        return encoded[1:]
-    return base64.b64decode(encoded, validate=True).decode("utf-8", "replace")

@@ -1,11 +1,13 @@
 """What the audit reads inside one container, in one `docker exec`.
 
 Every section that looks inside a container (logs, cron's cleanup.sh) reads from this one
-snapshot, so an audit costs one exec per container whatever the number of checks.
+snapshot, so an audit costs one exec per container whatever the number of checks (VOL-004's
+probe rides along: facts/media_probe.py).
 The script only reads: `stat`, `cat`, `[ -w ]` (access(2), nothing is written) and
 `logrotate -d` (debug mode: changes neither the logs nor logrotate's state file).
 It runs under busybox sh as well as dash/bash, and prints one record per line; file
-contents and names travel base64-encoded so no byte can break the framing.
+contents travel base64-encoded, and names too unless made of plain characters (shell_fields.py),
+so no byte can break the framing.
 """
 
 from __future__ import annotations
@@ -16,15 +18,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import FactUnavailable
+from .shell_fields import SH_FUNCTIONS, path_field
 
 LOGROTATE_MAIN = "/etc/logrotate.conf"
 LOGROTATE_DIR = "/etc/logrotate.d"
 
 # $1 log dir, $2 "logrotate" to read the logrotate configuration (Webapp containers), then the
 # database TLS files to read (the Coreapp whose files the audit connects with).
-_SCRIPT = r"""
-b64() { base64 | tr -d '\n'; echo; }
-name64() { printf %s "$1" | b64; }
+_SCRIPT = SH_FUNCTIONS + r"""
 listing() {  # tag dir: the directory's state, then its entries (size, raw mode, mtime, name)
     if [ ! -e "$2" ]; then echo "dir $1 missing"; return; fi
     if [ ! -d "$2" ]; then echo "dir $1 notdir"; return; fi
@@ -38,17 +39,17 @@ conf_file() {  # path: a logrotate file and, recursively, what it includes
     case " $seen " in *" $1 "*) return;; esac
     seen="$seen $1"
     if [ -d "$1" ]; then
-        echo "confdir $(name64 "$1")"
-        for f in "$1"/*; do [ -e "$f" ] && echo "confentry $(name64 "${f##*/}")"; done
+        echo "confdir $(name "$1")"
+        for f in "$1"/*; do [ -e "$f" ] && echo "confentry $(name "${f##*/}")"; done
         for f in "$1"/*; do [ -f "$f" ] && conf_file "$f"; done
     elif [ -f "$1" ]; then
         if [ -r "$1" ]; then
-            echo "conf $(stat -c '%a %u' -- "$1") $(name64 "$1") $(b64 < "$1")"
+            echo "conf $(stat -c '%a %u' -- "$1") $(name "$1") $(b64 < "$1")"
             for inc in $(sed -n 's/^[[:space:]]*include[[:space:]][[:space:]]*\([^[:space:]#]*\).*/\1/p' "$1" | tr -d '"'"'"); do
                 conf_file "$inc"
             done
         else
-            echo "conf unreadable - $(name64 "$1") -"
+            echo "conf unreadable - $(name "$1") -"
         fi
     fi
 }
@@ -59,10 +60,11 @@ listing archive "$1/archive"
 c=/opt/whatsapp/bin/cleanup.sh
 if [ -e "$c" ]; then
     x=0; [ -x "$c" ] && [ -f "$c" ] && x=1
-    echo "cleanup present $x $(stat -c '%a %F' -- "$c" | tr ' ' _)"
+    echo "cleanup present $x $(stat -c '%a_%F' -- "$c")"
 else
     echo "cleanup missing"
 fi
+[ "$2" = logrotate ] || [ $# -gt 2 ] && b64_setup
 if [ "$2" = logrotate ]; then
     seen=
     lr=$(command -v logrotate 2>/dev/null || true)
@@ -78,9 +80,9 @@ if [ "$2" = logrotate ]; then
 fi
 shift 2
 for f in "$@"; do  # the database TLS files db.env names (Coreapp): read, never printed elsewhere
-    if [ ! -e "$f" ]; then echo "tls $(name64 "$f") missing"
-    elif [ ! -f "$f" ] || [ ! -r "$f" ]; then echo "tls $(name64 "$f") unreadable"
-    else echo "tls $(name64 "$f") present $(b64 < "$f")"; fi
+    if [ ! -e "$f" ]; then echo "tls $(name "$f") missing"
+    elif [ ! -f "$f" ] || [ ! -r "$f" ]; then echo "tls $(name "$f") unreadable"
+    else echo "tls $(name "$f") present $(b64 < "$f")"; fi
 done
 echo "end"
 """
@@ -209,22 +211,22 @@ class _Reader:
         if words[0] == "missing":
             self.cleanup = CleanupScript(False)
         else:
-            mode, _, kind = words[2].partition("_")
+            mode, _, kind = " ".join(words[2:]).partition("_")
             self.cleanup = CleanupScript(True, words[1] == "1", mode, kind.replace("_", " "))
 
     def _logrotate(self, words):
         self.logrotate = LogrotateFiles(None if words[0] == "-" else words[0])
 
     def _confdir(self, words):
-        self.current_dir = _text(words[0])
+        self.current_dir = path_field(words[0])
         self.logrotate.directories[self.current_dir] = []
 
     def _confentry(self, words):
-        self.logrotate.directories[self.current_dir].append(_text(words[0]))
+        self.logrotate.directories[self.current_dir].append(path_field(words[0]))
 
     def _conf(self, words):
         mode, uid, path, content = words
-        path = _text(path)
+        path = path_field(path)
         if mode == "unreadable":
             self.logrotate.files[path] = None
             return
@@ -232,10 +234,11 @@ class _Reader:
         self.logrotate.modes[path] = (int(mode, 8), int(uid))
 
     def _debug(self, words):
+        output = base64.b64decode(words[1], validate=True).decode("utf-8", "replace")
         self.logrotate = LogrotateFiles(self.logrotate.binary, self.logrotate.files, self.logrotate.modes,
-                                        self.logrotate.directories, int(words[0]), _text(words[1]))
+                                        self.logrotate.directories, int(words[0]), output)
     def _tls(self, words):
-        path, state = _text(words[0]), words[1]
+        path, state = path_field(words[0]), words[1]
         if state == "present":
             self.tls_files[path] = base64.b64decode(words[2], validate=True)
         else:
@@ -243,10 +246,6 @@ class _Reader:
 
 
 _RECORDS = {"user", "dir", "entry", "cleanup", "logrotate", "confdir", "confentry", "conf", "debug", "tls"}
-
-
-def _text(encoded: str) -> str:
-    return base64.b64decode(encoded, validate=True).decode("utf-8", "replace")
 
 
 def _first_words(output: str) -> str:
