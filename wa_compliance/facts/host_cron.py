@@ -31,6 +31,7 @@ DAEMONS = ("cron", "crond", "cronie", "fcron", "dcron", "bcron-sched", "supercro
 
 SCRIPT_LIMIT = 256 * 1024        # bytes: a larger file is named, not read
 SCRIPT_DEPTH = 3
+BINARY_PROBE = 2048              # bytes: a NUL among the first makes a file a program, not a script
 MOST_PATHS = 400                 # paths looked at, at most: a crontab is not a file list
 
 # Arguments: "file:PATH" reads a file, "dir:PATH" every regular file in a directory.
@@ -45,7 +46,9 @@ show() {  # a crontab: state, raw mode, uid, links, content
     if [ ! -e "$1" ]; then echo "file $p missing"; return; fi
     meta=$(stat -L -c '%f_%u_%h' -- "$1")
     if [ ! -f "$1" ]; then echo "file $p other $meta"; return; fi
-    if [ -r "$1" ]; then echo "file $p readable $meta $(b64 < "$1")"
+    if [ -r "$1" ]; then
+        echo "file $p readable $meta $(b64 < "$1")"
+        case "$p" in :*) texts="$texts $1";; esac     # the others: odd_text_of
     else echo "file $p unreadable $meta"; fi
 }
 crontabs() {  # run $1 on every crontab the arguments name
@@ -57,19 +60,34 @@ crontabs() {  # run $1 on every crontab the arguments name
         esac
     done
 }
-text_of() { if [ -f "$1" ] && [ -r "$1" ]; then cat -- "$1"; fi; }
-script() {  # a file a crontab or script mentions (plain characters only): true when read as text
-    case "$1" in /dev/*|/proc/*|/sys/*) return 1;; esac
-    if [ ! -e "$1" ]; then echo "script :$1 missing"; return 1; fi
-    meta=$(stat -L -c '%f_%u_%s' -- "$1")
-    [ -n "$meta" ] || { echo "script :$1 missing"; return 1; }     # gone meanwhile
-    if [ ! -f "$1" ]; then echo "script :$1 other $meta"; return 1; fi
-    if [ ! -r "$1" ]; then echo "script :$1 unreadable $meta"; return 1; fi
-    size=${meta##*_}; head=$size; [ "$size" -gt 2048 ] && head=2048
-    text=$(head -c 2048 < "$1" | tr -d '\000' | wc -c)
-    if [ $text -ne $head ]; then echo "script :$1 binary $meta"; return 1; fi
-    if [ "$size" -gt $LIMIT ]; then echo "script :$1 large $meta"; return 1; fi
-    echo "script :$1 readable $meta $(b64 < "$1")"
+odd_text_of() {  # a readable crontab whose name is not made of plain characters
+    case "$1" in *[!A-Za-z0-9._/@%+,~-]*) [ -f "$1" ] && [ -r "$1" ] && cat -- "$1";; esac
+}
+scripts() {  # the files a level of crontabs and scripts mentions (plain characters only), in one stat
+    metas=$(stat -L -c '%n %f_%u_%s' -- "$@" 2>/dev/null)
+    texts=""
+    set -f; old_ifs=$IFS; IFS='
+'
+    set -- $metas
+    IFS=$old_ifs; set +f
+    for line; do
+        p=${line%% *}; meta=${line#* }; size=${meta##*_}
+        if [ ! -f "$p" ]; then echo "script :$p other $meta"; continue; fi
+        if [ ! -r "$p" ]; then echo "script :$p unreadable $meta"; continue; fi
+        # a program (a NUL in its first 2 KiB: /usr/bin/docker) is named so, unread: an ELF one
+        # told by its first bytes; in a file small enough to read, the reader finds the NUL
+        if [ "$size" -gt $LIMIT ]; then
+            first=$(head -c 4 < "$p")
+            if [ "$first" = "$elf" ] || [ $(head -c 2048 < "$p" | tr -d '\000' | wc -c) -lt 2048 ]; then
+                echo "script :$p binary $meta"
+            else echo "script :$p large $meta"; fi
+            continue
+        fi
+        first=; IFS= read -r first < "$p"
+        case "$first" in "$elf"*) echo "script :$p binary $meta"; continue;; esac
+        echo "script :$p readable $meta $(b64 < "$p")"
+        texts="$texts $p"
+    done
 }
 echo "wa-cron 1"
 for d in /proc/[0-9]*; do
@@ -93,20 +111,26 @@ for arg in "$@"; do
            else echo "dir $(name "${arg#dir:}") missing"; fi;;
     esac
 done
+texts=""
 crontabs show "$@"
 # the paths the crontabs mention, then those the scripts among them mention: one `refs` a level
-todo=$(crontabs text_of "$@" | refs | tr '\n' ' ')
+todo=$( { [ -z "$texts" ] || cat -- $texts; crontabs odd_text_of "$@"; } | refs | tr '\n' ' ')
 seen=" "; count=0
 level=0
-while [ $level -lt $DEPTH ]; do
+elf=$(printf '\177ELF')
+while [ $level -lt $DEPTH ] && [ -n "$todo" ]; do
     level=$((level + 1))
-    texts=""
+    found=""
     for p in $todo; do
         case "$seen" in *" $p "*) continue;; esac
-        count=$((count + 1)); [ $count -le $MOST ] || break 2
+        count=$((count + 1)); [ $count -le $MOST ] || break
         seen="$seen$p "
-        if script "$p"; then texts="$texts $p"; fi
+        case "$p" in /dev/*|/proc/*|/sys/*) continue;; esac
+        if [ -e "$p" ]; then found="$found $p"; else echo "script :$p missing"; fi
     done
+    texts=""
+    [ -n "$found" ] && scripts $found
+    [ $count -le $MOST ] || break
     todo=""
     [ -n "$texts" ] && todo=$(cat -- $texts | refs | tr '\n' ' ')
 done
@@ -196,8 +220,10 @@ def _host_file(path: str, words: list[str]) -> HostFile:
     if words[0] == "missing":
         return HostFile(path, "missing")
     mode, uid, size = words[1].split("_", 2)
-    content = base64.b64decode(words[2], validate=True) if words[0] == "readable" else None
-    return HostFile(path, words[0], int(mode, 16), int(uid), int(size), content)
+    state, content = words[0], base64.b64decode(words[2], validate=True) if words[0] == "readable" else None
+    if content is not None and b"\0" in content[:BINARY_PROBE]:      # a program, not a script
+        state, content = "binary", None
+    return HostFile(path, state, int(mode, 16), int(uid), int(size), content)
 
 
 def _source(path: str, words: list[str], extra_files: set[str]) -> CronSource:
