@@ -157,7 +157,7 @@ class PostgreSQL:
         self._psql(
             f"SELECT 'CREATE ROLE \"{user}\"' WHERE NOT EXISTS "
             f"(SELECT FROM pg_roles WHERE rolname = '{user}') \\gexec\n"
-            f"ALTER ROLE \"{user}\" WITH LOGIN CREATEDB PASSWORD '{scram_verifier(password)}';\n"
+            f"ALTER ROLE \"{user}\" WITH LOGIN CREATEDB CONNECTION LIMIT -1 PASSWORD '{scram_verifier(password)}';\n"
             f"SELECT 'CREATE DATABASE \"{database}\" OWNER \"{user}\"' WHERE NOT EXISTS "
             f"(SELECT FROM pg_database WHERE datname = '{database}') \\gexec\n"
         )

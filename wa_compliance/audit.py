@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,13 @@ from .outputs.baseline import Baseline
 from .parsers.version import ClientVersion
 from .profile import NOT_IN_ALL, Profile, fleet_profiles, load_profile, resolve_host
 from .transport.ssh import SshOptions
+
+LOG = logging.getLogger(__name__)
+
+# Deployments whose facts are read at once: each holds its SSH connection, database session and
+# API login from its first check to its last. Enough to keep this many engines busy, far below
+# a database server's connection limit (PostgreSQL: 100) and sshd's MaxStartups (10:30:100).
+DEFAULT_CONCURRENCY = 16
 
 
 @dataclass
@@ -32,8 +40,11 @@ class Audit:
     upgrade_checks: set[str] = field(default_factory=set)   # the † checks that ran (GO/NO-GO)
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     results: dict[str, list[Result]] = field(default_factory=dict)
+    concurrency: int = DEFAULT_CONCURRENCY   # --concurrency: deployments read at once
     _facts: dict[str, DeploymentFacts | SpreadDeploymentFacts] = field(default_factory=dict)
     _prefetch: Prefetch = field(default_factory=Prefetch)
+    _groups: dict[str, Prefetch] = field(default_factory=dict)     # each deployment's background steps
+    _finished: set[str] = field(default_factory=set)
 
     @classmethod
     def from_options(cls, hosts: list[str], profiles_dir: str, fail_on: str,
@@ -41,11 +52,14 @@ class Audit:
                      plan_file: str | None = None, baselines: list[str] | tuple[str, ...] = (),
                      ssh: SshOptions = SshOptions(), inventory: str | None = None,
                      limit: str | None = None, upgrade_to: str | None = None,
-                     shard: str | None = None) -> "Audit":
+                     shard: str | None = None, concurrency: str | int = DEFAULT_CONCURRENCY) -> "Audit":
         try:
             threshold = Severity.parse(fail_on)
         except ValueError as exc:
             raise UsageError(f"--fail-on: {exc}") from None
+        at_once = str(concurrency)
+        if not at_once.isdigit() or int(at_once) < 1:
+            raise UsageError(f"--concurrency={concurrency}: expected a number of deployments, 1 or more")
         try:
             target = ClientVersion.parse(upgrade_to) if upgrade_to is not None else None
         except ValueError as exc:
@@ -74,7 +88,8 @@ class Audit:
             raise UsageError(f"--metrics-file and --plan name the same file ({metrics_file})")
         baseline = Baseline.load(baselines, profiles)
         return cls(profiles, threshold, Path(reports_dir), exact_counts,
-                   outputs["--metrics-file"], outputs["--plan"], baseline, ssh_options, target)
+                   outputs["--metrics-file"], outputs["--plan"], baseline, ssh_options, target,
+                   concurrency=int(at_once))
 
     def facts(self, host: str) -> DeploymentFacts:
         """Gathered once per host per run, whichever checks ask."""
@@ -85,15 +100,30 @@ class Audit:
         return self._facts[host]
 
     def start_gathering(self, reads_by_host: dict[str, list[str]]) -> None:
-        """Every host's facts the selected checks read, gathered in the background at once."""
+        """These hosts' facts the selected checks read, gathered in the background at once."""
         for host, reads in reads_by_host.items():
-            self.facts(host).start_gathering(self._prefetch, reads)
+            group = self._groups.setdefault(host, self._prefetch.group())
+            self.facts(host).start_gathering(group, reads)
+            LOG.debug("deployment %s: reading (%d open)", host, len(self._groups) - len(self._finished))
+
+    @property
+    def finished(self) -> set[str]:
+        return self._finished
+
+    def finish(self, host: str) -> None:
+        """A deployment whose checks have all run: its background work ends (VOL-004's probe may
+        still be being removed), then its connections (SSH, database session) are closed."""
+        if host in self._groups:
+            self._groups[host].wait()
+        if host in self._facts and host not in self._finished:
+            self._finished.add(host)
+            self._facts[host].close()
+            LOG.debug("deployment %s: closed (%d open)", host, len(self._groups) - len(self._finished))
 
     def close(self) -> None:
-        # the gathering may still be writing or removing VOL-004's probe: let it finish first
-        self._prefetch.wait()
-        for facts in self._facts.values():
-            facts.close()
+        for host in list(self._facts):
+            self.finish(host)
+        self._prefetch.close()
 
     def all_facts(self) -> list[DeploymentFacts]:
         return [self.facts(host) for host in self.profiles]

@@ -11,7 +11,7 @@ import signal
 import pytest
 
 from . import __version__
-from .audit import Audit
+from .audit import DEFAULT_CONCURRENCY, Audit
 from .catalogue import markers
 from .check import Verdict
 from .errors import UsageError, WaComplianceError
@@ -58,6 +58,10 @@ def pytest_addoption(parser):
     group.addoption("--shard", default=None, dest="wa_shard", metavar="I/N",
                     help="only the I-th of N shares of the deployments (dealt by profile name): run the "
                          "shards on several machines or CI jobs, then: wa-compliance merge DIR...")
+    group.addoption("--concurrency", default=str(DEFAULT_CONCURRENCY), dest="wa_concurrency", metavar="N",
+                    help=f"deployments read at once (default {DEFAULT_CONCURRENCY}): each holds an SSH "
+                         "connection, a database session and an API login until its last check has run; "
+                         "with -n, per worker")
     group.addoption("--upgrade-to", default=None, dest="wa_upgrade_to", metavar="VERSION",
                     help="the client version an upgrade gate is for (2.53.1 or v2.53.1): VER-002 judges the "
                          "upgrade, and the run ends with GO or NO-GO")
@@ -82,7 +86,8 @@ def pytest_configure(config):
             ssh=SshOptions(getattr(config.option, "ssh_config", None),
                            getattr(config.option, "ssh_identity_file", None)),
             inventory=config.option.wa_inventory, limit=config.option.wa_limit,
-            upgrade_to=config.option.wa_upgrade_to, shard=config.option.wa_shard)
+            upgrade_to=config.option.wa_upgrade_to, shard=config.option.wa_shard,
+            concurrency=config.option.wa_concurrency)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[AUDIT] = audit
@@ -155,8 +160,12 @@ class AuditHooks:
         self.outputs: list[tuple[str, object, OSError | None]] = []
         # xdist workers run checks; the controller alone writes reports
         self.is_worker = hasattr(config, "workerinput")
-        self._gathering: set[str] = set()
         self._previous_sigterm = None
+        # hosts in the order their checks run, what they read, their last check; which started
+        self._order: list[str] = []
+        self._reads: dict[str, list[str]] = {}
+        self._host_ending: dict[str, str] = {}     # node ID of a host's last check -> the host
+        self._started: list[str] = []
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node):
@@ -184,18 +193,46 @@ class AuditHooks:
         item.stash[VERDICT] = Verdict(marker.args[0], host, facts.profile.waivers, facts.secrets())
 
     def _start_gathering(self, session, host: str) -> None:
-        """At the first check, every host's facts start being gathered in the background; an
-        xdist worker, which is sent one host's checks at a time, starts each host as it comes."""
-        if host in self._gathering or (self._gathering and not self.is_worker):
-            return
-        reads: dict[str, list[str]] = {}
-        for item in session.items:
-            marker = item.get_closest_marker("wa_check")
-            if marker:
-                reads.setdefault(item.callspec.params["wa_host"], []).extend(marker.args[0].reads)
-        starting = [host] if self.is_worker else sorted(reads)
-        self._gathering.update(starting)
-        self.audit.start_gathering({name: reads.get(name, []) for name in starting})
+        """Hosts' facts are gathered in the background, --concurrency hosts at a time, in the
+        order their checks run: from the first check, the next hosts are being read while this
+        one is judged; a host whose last check has run is closed and the next one starts. An
+        xdist worker, sent one host's checks at a time, starts each host as it comes."""
+        if not self._order:
+            last: dict[str, str] = {}
+            for item in session.items:
+                marker = item.get_closest_marker("wa_check")
+                if marker:
+                    name = item.callspec.params["wa_host"]
+                    self._reads.setdefault(name, []).extend(marker.args[0].reads)
+                    last[name] = item.nodeid
+            self._order = list(self._reads)
+            self._host_ending = {nodeid: name for name, nodeid in last.items()}
+        if host not in self._started:
+            self._start([host])
+        if not self.is_worker:
+            self._start_more()
+
+    def _start(self, hosts: list[str]) -> None:
+        self._started += hosts
+        self.audit.start_gathering({name: self._reads.get(name, []) for name in hosts})
+
+    def _start_more(self) -> None:
+        open_hosts = len(self._started) - len(self.audit.finished)
+        waiting = [name for name in self._order if name not in self._started]
+        self._start(waiting[:max(0, self.audit.concurrency - open_hosts)])
+
+    def pytest_runtest_logreport(self, report):
+        for name, value in report.user_properties:
+            if name == RESULTS_PROPERTY:
+                self.audit.record([Result.from_dict(data) for data in value])
+            elif name == UPGRADE_PROPERTY:
+                self.audit.upgrade_checks.add(value)
+        if report.when == "teardown":
+            host = self._host_ending.get(report.nodeid)
+            if host in self._started:
+                self.audit.finish(host)
+                if not self.is_worker:
+                    self._start_more()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item):
@@ -233,13 +270,6 @@ class AuditHooks:
             if verdict.spec.upgrade:
                 report.user_properties.append((UPGRADE_PROPERTY, verdict.spec.id))
         return report
-
-    def pytest_runtest_logreport(self, report):
-        for name, value in report.user_properties:
-            if name == RESULTS_PROPERTY:
-                self.audit.record([Result.from_dict(data) for data in value])
-            elif name == UPGRADE_PROPERTY:
-                self.audit.upgrade_checks.add(value)
 
     def pytest_sessionfinish(self, session):
         self.audit.close()

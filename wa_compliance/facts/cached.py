@@ -102,10 +102,17 @@ def gathering_chains(reads, after: dict[str, str] = AFTER) -> list[list[str]]:
 
 
 class Prefetch:
-    def __init__(self):
-        self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="gather")
+    """Background steps on a pool of threads; `group()` gives a Prefetch of its own (to wait
+    for one deployment's steps) on the same threads."""
+
+    def __init__(self, pool: ThreadPoolExecutor | None = None):
+        self._own_pool = pool is None
+        self._pool = pool or ThreadPoolExecutor(WORKERS, thread_name_prefix="gather")
         self._futures: list[Future] = []
         self._lock = threading.Lock()
+
+    def group(self) -> "Prefetch":
+        return Prefetch(self._pool)
 
     def submit(self, *steps) -> None:
         """Run these steps in order, in the background; callable from a running step too."""
@@ -121,7 +128,11 @@ class Prefetch:
                 break
             for future in pending:
                 future.result()
-        self._pool.shutdown(wait=True)
+
+    def close(self) -> None:
+        self.wait()
+        if self._own_pool:
+            self._pool.shutdown(wait=True)
 
 
 def _run(steps) -> None:
