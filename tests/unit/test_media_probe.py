@@ -1,5 +1,6 @@
 """VOL-004's probe when the engine loses a short exec's output (moby#27289, docker-py#2042):
-every script ends with a marker; an idempotent one is run once more, the remover is not."""
+every script ends with a marker, and every one can be run once more: a write finds its own
+probe, a read reads again, the removal says which probes are gone, whoever removed them."""
 
 from __future__ import annotations
 
@@ -20,41 +21,58 @@ class LocalEngine:
         self.attempts = Counter()
 
     def exec(self, container, argv):
-        kind = "write" if "echo written" in argv[2] else "read" if "echo end" in argv[2] else "remove"
+        kind = _kind(argv)
         self.attempts[(container, kind)] += 1
         done = subprocess.run(argv, capture_output=True, text=True)
         lost = self.attempts[(container, kind)] in self.lose.get((container, kind), ())
         return done.returncode, "" if lost else done.stdout + done.stderr
 
 
+def _kind(argv):
+    script = argv[2]
+    if "echo written" in script:
+        return "pivot" if "echo end" in script else "write"
+    if "echo end" in script:
+        return "remove" if argv[5] != "0" else "read"     # sh -c SCRIPT sh N M paths...
+    return "leftover"
+
+
 def probe(tmp_path, engine):
-    # "core" sorts first among readers that could write: "web" reads last and removes
+    # "core" writes first; "web", the pivot, writes and reads core's; core reads; web removes
     return run_media_probe(engine, plan_media_probe(["core", "web"], str(tmp_path), "h"))
 
 
-@pytest.mark.parametrize("lost", [("web", "write"), ("core", "write"), ("core", "read")])
-def test_a_lost_output_is_read_again_and_the_round_trip_still_holds(tmp_path, lost):
+def test_the_round_trip_takes_two_execs_per_container(tmp_path):
+    engine = LocalEngine()
+    report = probe(tmp_path, engine)
+    assert report.seen == {"core": {"web": "identical"}, "web": {"core": "identical"}}
+    assert engine.attempts == {("core", "write"): 1, ("web", "pivot"): 1, ("core", "read"): 1, ("web", "remove"): 1}
+    assert list(tmp_path.iterdir()) == [] and not report.leftovers
+
+
+@pytest.mark.parametrize("lost", [("core", "write"), ("web", "pivot"), ("core", "read"), ("web", "remove")])
+def test_a_lost_output_is_run_again_and_the_round_trip_still_holds(tmp_path, lost):
     engine = LocalEngine({lost: {1}})
     report = probe(tmp_path, engine)
     assert report.write_errors == {"core": None, "web": None}
     assert report.seen == {"core": {"web": "identical"}, "web": {"core": "identical"}}
     assert not report.unreachable and not report.leftovers
     assert list(tmp_path.iterdir()) == []
-    assert report.exec_count == sum(engine.attempts.values()) == 5     # 2 writes, 2 reads, 1 again
-
-
-def test_the_remover_is_not_run_again_its_view_is_an_error(tmp_path):
-    engine = LocalEngine({("web", "read"): {1}})
-    report = probe(tmp_path, engine)
-    assert report.unreachable == {"web": "docker exec in web ended without its output (the engine lost it)"}
-    assert engine.attempts[("web", "read")] == 1
-    # its removals may have been lost with the output: each probe's writer removes its own again
-    assert engine.attempts[("web", "remove")] == engine.attempts[("core", "remove")] == 1
-    assert list(tmp_path.iterdir()) == [] and not report.leftovers
+    assert engine.attempts[lost] == 2 and ("web", "leftover") not in engine.attempts
+    assert report.exec_count == sum(engine.attempts.values()) == 5     # 4, and 1 again
 
 
 def test_an_output_lost_twice_is_an_error_not_a_verdict(tmp_path):
     engine = LocalEngine({("core", "write"): {1, 2}})
     report = probe(tmp_path, engine)
     assert report.unreachable == {"core": "docker exec in core ended without its output (the engine lost it)"}
+    assert list(tmp_path.iterdir()) == [] and not report.leftovers
+
+
+def test_three_containers_each_read_both_others_in_six_execs(tmp_path):
+    engine = LocalEngine()
+    report = run_media_probe(engine, plan_media_probe(["a", "b", "c"], str(tmp_path), "h"))
+    assert report.seen == {"c": {"a": "identical", "b": "identical"}, "a": {"b": "identical", "c": "identical"},
+                           "b": {"a": "identical", "c": "identical"}}
+    assert sum(engine.attempts.values()) == report.exec_count == 6
     assert list(tmp_path.iterdir()) == [] and not report.leftovers

@@ -12,8 +12,9 @@ from ..errors import FactUnavailable
 from .cached import fact, once, step
 from .inside import InsideSnapshot, inside_argv, output_complete, parse_inside
 from .media import MediaMount, media_mount
-from .media_probe import (MediaProbeReport, plan_media_probe, record_write, run_media_probe, split_written,
-                          write_arrived, written_first)
+from .media_probe import (MediaProbeReport, is_pivot, lost_output, pivot_reads, plan_media_probe, read_first,
+                          record_read, record_write, run_media_probe, split_read, split_written, write_arrived,
+                          written_first)
 
 
 class EngineFacts:
@@ -78,35 +79,62 @@ class EngineFacts:
 
     def inside(self, container) -> InsideSnapshot:
         """One exec per container gathers everything the logs and cron sections read in it (and
-        writes VOL-004's probe, when it rides along)."""
+        writes VOL-004's probe, when it rides along; the pivot's also reads the others')."""
         def gather():
             tls = self._tls_paths() if container is self._tls_container() else {}
             argv = inside_argv(self.profile.deployment.log_dir, container.role == "webapp", list(tls.values()))
-            probe = self.probe_plan.probes.get(container.name) if self.probes_ride_inside else None
+            plan = self.probe_plan if self.probes_ride_inside else None
+            probe = plan.probes.get(container.name) if plan else None
+            reads = None
+            if probe is not None and is_pivot(plan, container.name):
+                self._others_written(container)
+                reads = pivot_reads(plan)
+                argv = read_first(argv, reads)
             if probe is not None:
                 argv = written_first(argv, probe)
             try:
-                exit_code, output = self._exec_complete(container, argv, probe is not None)
+                output = self._exec_complete(container, argv, probe is not None, reads is not None)
             except FactUnavailable as exc:
                 if probe is not None:
-                    record_write(self.probe_plan, probe, exc)
+                    record_write(plan, probe, exc)
+                if reads is not None:
+                    record_read(plan, container.name, reads, exc)
                 raise
             if probe is not None:
                 code, written, output = split_written(output)
-                record_write(self.probe_plan, probe, (code, written))
+                record_write(plan, probe, (code, written))
+            if reads is not None:
+                read, output = split_read(output)
+                record_read(plan, container.name, reads, lost_output(container.name) if read is None else read)
             return parse_inside(container.name, output)
         return once(self, f"_inside_{container.name}", gather)
 
-    def _exec_complete(self, container, argv, probe_first: bool) -> tuple[int, str]:
+    def _others_written(self, pivot) -> None:
+        """The pivot reads the others' probes: their execs (which write them) come first."""
+        for other in self.containers:
+            if other is not pivot and other.name in self.probe_plan.probes:
+                try:
+                    self.inside(other)
+                except FactUnavailable:
+                    pass                # recorded as the probe's write error
+
+    def _exec_complete(self, container, argv, probe_first: bool, read_first: bool) -> str:
         """The engine can drop a short exec's output (moby#27289, docker-py#2042): the script
-        only reads, or writes a probe that it then finds already there, so it is run again, once."""
+        reads, or writes a probe that it then finds already there, so it is run again, once."""
         for _ in range(2):
-            exit_code, output = self.docker.exec(container.name, argv)
-            if probe_first and write_arrived(output) and output_complete(split_written(output)[2]):
+            _, output = self.docker.exec(container.name, argv)
+            rest = output
+            if probe_first:
+                if not write_arrived(output):
+                    continue
+                rest = split_written(output)[2]
+            if read_first:
+                read, rest = split_read(rest)
+                if read is None:
+                    continue
+            if output_complete(rest):
                 break
-            if not probe_first and output_complete(output):
-                break
-        return exit_code, output
+        return output
 
     @step(after="containers")
     def read_inside(self, prefetch) -> None:

@@ -1,16 +1,24 @@
 """VOL-004's live round trip: can every container read what every other one writes?
 
-Each container writes one uniquely named probe into the media path, then each reads every other
-container's probe (N execs); the last reader, a container that could write, also removes every
-probe it sees. A probe is written by an exec of its own (N execs), or, when the audit also reads
-inside the containers, by the same exec as that read (`written_first`): an audit then costs two
-execs per container, not three. Only if something went wrong (or the run is interrupted) are the
-leftovers removed from the containers that wrote them. A probe never overwrites anything
+Each container writes one uniquely named probe into the media path and reads every other
+container's; then one container removes them all. In 2N execs for N containers:
+
+1. all but the last container (the pivot) write their probe, side by side;
+2. the pivot writes its own and reads theirs, in one exec;
+3. the others read every probe but their own, side by side (the pivot's among them);
+4. a container that could write removes every probe.
+
+A probe is written by an exec of its own, or, when the audit also reads inside the containers,
+by the same exec as that read (`written_first`, `read_first`): the audit then costs two execs per
+container in all. Every exec can be run again when the engine loses its output (moby#27289):
+a write finds its own probe already there, a read reads again, and the removal says which
+probes are gone, whoever removed them. Only if something went wrong (or the run is interrupted)
+are leftovers removed from the containers that wrote them. A probe never overwrites anything
 (`set -C`), and only paths this run created are ever removed.
 
 >>> report = run_media_probe(engine, plan_media_probe(["biz_waweb_1", "biz_wacore_1"], "/usr/local/wamedia", "lab"))
->>> report.seen["biz_wacore_1"]
-{'biz_waweb_1': 'identical'}
+>>> report.seen["biz_waweb_1"]
+{'biz_wacore_1': 'identical'}
 """
 
 from __future__ import annotations
@@ -38,10 +46,11 @@ else
 fi
 echo written
 """
-# Arguments: the number N of probes to read, the N paths, then the paths to remove.
+# Arguments: N and M, the N paths to read, the M paths to remove; any further argument is left
+# alone (another script of the same exec takes it). Reads only, or removes only: either can run again.
 _READ_AND_REMOVE = r"""
 echo begin
-n=$1; shift; i=0
+n=$1; m=$2; shift 2; i=0
 for f; do
   i=$((i+1))
   if [ "$i" -le "$n" ]; then
@@ -51,16 +60,20 @@ for f; do
       printf 'read\t%s\t%s\n' "$f" "$c"
     elif [ -e "$f" ]; then printf 'unreadable\t%s\n' "$f"
     else printf 'missing\t%s\n' "$f"; fi
-  elif [ -e "$f" ]; then
-    rm -f -- "$f" && [ ! -e "$f" ] && printf 'removed\t%s\n' "$f"
+  elif [ "$i" -le $((n + m)) ]; then
+    rm -f -- "$f" 2>/dev/null; [ -e "$f" ] || printf 'gone\t%s\n' "$f"
+  else
+    break
   fi
 done
 echo end
 """
 _REMOVE_OWN = 'if [ -e "$1" ]; then rm -f -- "$1"; fi; [ ! -e "$1" ]'
 # Before another script in the same exec: the write, in a subshell whose exit ends only itself,
-# then its exit code; the other script then finds its own arguments after the probe's two.
+# then its exit code; the read, then a line that ends its part. Each shifts its own arguments away.
 _WRITE_FIRST = "probe_write() (\n" + _WRITE + ")\nprobe_write \"$1\" \"$2\" 2>&1\necho \"probe-exit $?\"\nshift 2\n"
+_READ_FIRST = ("probe_read() (\n" + _READ_AND_REMOVE + ")\nprobe_read \"$@\" 2>&1\necho probe-read-end\n"
+               "shift $((2 + $1 + $2))\n")
 
 
 @dataclass
@@ -101,22 +114,39 @@ def plan_media_probe(containers: list[str], media_path: str, host: str) -> Media
 
 def run_media_probe(engine, report: MediaProbeReport, write=None) -> MediaProbeReport:
     """Write, cross-read and remove the probes; always leaves the volume as it found it.
-    `write(probe)`: when another exec carries the probe's write, makes sure it has run and
-    recorded its outcome (`record_write`); by default each probe is written by an exec of its own."""
+    `write(probe)`: when another exec carries the probe's write (and, for the pivot, its read),
+    makes sure it has run and recorded its outcome; by default each is an exec of its own."""
+    probes = list(report.probes.values())
+    first, pivot = (probes[:-1], probes[-1]) if len(probes) > 1 else (probes, None)
     with _interrupts_raise():
         try:
-            if write is None:
-                report.exec_count += len(report.probes)
             _side_by_side([lambda p=probe: write(p) if write else _write_alone(engine, report, p)
-                           for probe in report.probes.values()])
-            _read_round(engine, report)
+                           for probe in first])
+            if pivot is not None:
+                write(pivot) if write else _write_and_read_alone(engine, report, pivot)
+            written = [p for p in probes if p.write_error is None]
+            _side_by_side([lambda r=probe.writer: _read(engine, report, r, written) for probe in first])
+            _remove(engine, report, written)
         finally:
             with _signals_deferred():
                 _remove_leftovers(engine, report)
     return report
 
 
+def pivot_reads(report: MediaProbeReport) -> list[str] | None:
+    """The probes the pivot reads, once the others are written; None for any other writer."""
+    probes = list(report.probes.values())
+    if len(probes) < 2:
+        return None
+    return [p.path for p in probes[:-1] if p.write_error is None]
+
+
+def is_pivot(report: MediaProbeReport, writer: str) -> bool:
+    return len(report.probes) > 1 and list(report.probes)[-1] == writer
+
+
 def _write_alone(engine, report, probe):
+    report.exec_count += 1
     try:
         code, output = _exec_told(engine, probe.writer, ["sh", "-c", _WRITE, "sh", probe.content, probe.path],
                                   "written", report)
@@ -126,10 +156,43 @@ def _write_alone(engine, report, probe):
     record_write(report, probe, (code, output))
 
 
+def _write_and_read_alone(engine, report, probe):
+    paths = pivot_reads(report)
+    argv = written_first(_read_argv(paths, []), probe)
+    report.exec_count += 1
+    outcome = None
+    for _ in range(2):        # a lost output: both parts can run again
+        try:
+            outcome = engine.exec(probe.writer, argv)
+        except FactUnavailable as exc:
+            outcome = exc
+            break
+        if write_arrived(outcome[1]) and _told(split_written(outcome[1])[2], "end"):
+            break
+        report.exec_count += 1
+    if isinstance(outcome, FactUnavailable):
+        record_write(report, probe, outcome)
+        record_read(report, probe.writer, paths, outcome)
+        return
+    code, written, rest = split_written(outcome[1])
+    record_write(report, probe, (code, written))
+    record_read(report, probe.writer, paths, rest if _told(rest, "end") else lost_output(probe.writer))
+
+
+def _read_argv(paths: list[str], remove: list[str]) -> list[str]:
+    return ["sh", "-c", _READ_AND_REMOVE, "sh", str(len(paths)), str(len(remove)), *paths, *remove]
+
+
 def written_first(argv: list[str], probe: Probe) -> list[str]:
     """`sh -c SCRIPT NAME ARGS...` made to write `probe` before it runs SCRIPT."""
     shell, flag, script, name, *arguments = argv
     return [shell, flag, _WRITE_FIRST + script, name, probe.content, probe.path, *arguments]
+
+
+def read_first(argv: list[str], paths: list[str]) -> list[str]:
+    """`sh -c SCRIPT NAME ARGS...` made to read the probes at `paths` before it runs SCRIPT."""
+    shell, flag, script, name, *arguments = argv
+    return [shell, flag, _READ_FIRST + script, name, str(len(paths)), "0", *paths, *arguments]
 
 
 def split_written(output: str) -> tuple[int | None, str, str]:
@@ -144,6 +207,13 @@ def split_written(output: str) -> tuple[int | None, str, str]:
     return None, output, ""
 
 
+def split_read(output: str) -> tuple[str | None, str]:
+    """The output of a `read_first` exec: what the read printed (None: lost), and what the
+    script after it printed."""
+    head, marker, rest = output.partition("probe-read-end\n")
+    return (head if marker and _told(head, "end") else None), rest
+
+
 def write_arrived(output: str) -> bool:
     """Whether a `written_first` exec's output holds the whole of the write's part."""
     code, written, _ = split_written(output)
@@ -155,7 +225,7 @@ def record_write(report: MediaProbeReport, probe: Probe, outcome) -> None:
     exec that could not be made (engine or connection lost)."""
     if not isinstance(outcome, FactUnavailable) and (outcome[0] is None or outcome[0] == 0
                                                      and not _told(outcome[1], "written")):
-        outcome = _lost(probe.writer)
+        outcome = lost_output(probe.writer)
     if isinstance(outcome, FactUnavailable):
         probe.write_error = report.unreachable[probe.writer] = str(outcome)
         return
@@ -164,47 +234,52 @@ def record_write(report: MediaProbeReport, probe: Probe, outcome) -> None:
         probe.write_error = output.strip().splitlines()[-1] if output.strip() else f"exit code {code}"
 
 
-def _read_round(engine, report):
-    written = [p for p in report.probes.values() if p.write_error is None]
-    # The last reader removes the probes, once every other reader is done: pick one that
-    # could write, so it can delete too.
-    readers = sorted(report.probes, key=lambda name: report.probes[name].write_error is None)
+def record_read(report: MediaProbeReport, reader: str, paths: list[str], outcome) -> None:
+    """What `reader` saw of the probes at `paths`: the read script's output, or the
+    FactUnavailable of an exec that could not be made or whose output was lost."""
     by_path = {p.path: p for p in report.probes.values()}
+    if isinstance(outcome, FactUnavailable):
+        report.unreachable[reader] = str(outcome)
+        report.seen[reader] = {by_path[path].writer: f"not checked ({outcome})" for path in paths}
+        return
+    report.seen[reader] = {by_path[path].writer: "missing" for path in paths}
+    for line in outcome.splitlines():
+        status, _, rest = line.partition("\t")
+        path, _, content = rest.partition("\t")
+        probe = by_path.get(path)
+        if probe is None or path not in paths:
+            continue
+        if status == "read":
+            report.seen[reader][probe.writer] = "identical" if content == probe.content else "different"
+        elif status in ("missing", "unreadable"):
+            report.seen[reader][probe.writer] = status
 
-    def read(reader, remove):
-        others = [p.path for p in written if p.writer != reader]
-        script = _READ_AND_REMOVE
-        if remove:
-            # the remover cannot be run again once its probes are gone: give the engine time to
-            # attach before it prints and to copy its output before it exits (moby#27289)
-            script = "sleep 0.1\n" + _READ_AND_REMOVE + "sleep 0.1\n"
-        argv = ["sh", "-c", script, "sh", str(len(others)), *others, *remove]
-        try:
-            # the last reader also removes: once its files are gone a second run would read
-            # nothing, so it is not run again (a lost output makes its view `error`)
-            _, output = _exec_told(engine, reader, argv, "end", report, again=not remove)
-        except FactUnavailable as exc:
-            report.unreachable[reader] = str(exc)
-            report.seen[reader] = {by_path[path].writer: f"not checked ({exc})" for path in others}
-            return
-        report.seen[reader] = {by_path[path].writer: "missing" for path in others}
-        for line in output.splitlines():
-            status, _, rest = line.partition("\t")
-            path, _, content = rest.partition("\t")
-            probe = by_path.get(path)
-            if probe is None:
-                continue
-            if status == "removed":
-                probe.removed = True
-            elif status == "read":
-                report.seen[reader][probe.writer] = "identical" if content == probe.content else "different"
-            else:
-                report.seen[reader][probe.writer] = status
 
-    report.exec_count += len(readers)
-    _side_by_side([lambda r=reader: read(r, []) for reader in readers[:-1]])
-    if readers:
-        read(readers[-1], [p.path for p in written])
+def _read(engine, report, reader, written):
+    paths = [p.path for p in written if p.writer != reader]
+    report.exec_count += 1
+    try:
+        _, output = _exec_told(engine, reader, _read_argv(paths, []), "end", report)
+    except FactUnavailable as exc:
+        record_read(report, reader, paths, exc)
+        return
+    record_read(report, reader, paths, output)
+
+
+def _remove(engine, report, written):
+    """Once every reader is done, one container that could write removes every probe: the
+    pivot when it could; it says which are gone."""
+    if not written:
+        return
+    remover = written[-1].writer
+    report.exec_count += 1
+    try:
+        _, output = _exec_told(engine, remover, _read_argv([], [p.path for p in written]), "end", report)
+    except FactUnavailable:
+        return                          # the leftovers' removal tries again, from each writer
+    gone = {rest for status, _, rest in (line.partition("\t") for line in output.splitlines()) if status == "gone"}
+    for probe in written:
+        probe.removed = probe.path in gone
 
 
 def _exec_told(engine, container: str, argv: list[str], marker: str, report, again: bool = True):
@@ -215,11 +290,12 @@ def _exec_told(engine, container: str, argv: list[str], marker: str, report, aga
         report.exec_count += 1
         code, output = engine.exec(container, argv)
     if code == 0 and not _told(output, marker):
-        raise _lost(container)
+        raise lost_output(container)
     return code, output
 
 
-def _lost(container: str) -> FactUnavailable:
+def lost_output(container: str) -> FactUnavailable:
+    """An exec whose output the engine lost, even when run again."""
     return FactUnavailable(f"docker exec in {container} ended without its output (the engine lost it)", container)
 
 
