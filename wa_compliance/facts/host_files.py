@@ -10,6 +10,8 @@ from ..transport.ssh import SshConnection
 from .cached import fact
 from .media import parse_mounts
 
+MOUNT_TABLE = "/proc/self/mounts"
+
 
 class DbEnvUnparsable(FactUnavailable):
     """db.env is there but does not parse; `error` holds where and why (ENV-001 reports it)."""
@@ -36,8 +38,15 @@ class HostFacts:
         return HostTransport(self.profile.target, self.ssh if self.remote else None)
 
     @fact
+    def host_files(self) -> dict[str, FileSnapshot]:
+        """db.env, the compose file and the mount table, read in one round trip."""
+        deployment = self.profile.deployment
+        paths = [path for path in (deployment.db_env, deployment.compose_file, MOUNT_TABLE) if path]
+        return self.host.read_files(list(dict.fromkeys(paths)))
+
+    @fact
     def db_env_file(self) -> FileSnapshot:
-        return self.host.read_file(self.profile.deployment.db_env)
+        return self.host_files[self.profile.deployment.db_env]
 
     @fact
     def db_env(self) -> EnvFile:
@@ -55,16 +64,16 @@ class HostFacts:
     @fact
     def mount_table(self) -> list[tuple[str, str, str]]:
         """The host's mounts (source, mount point, type): where a bind path really lives."""
-        snapshot = self.host.read_file("/proc/self/mounts")
+        snapshot = self.host_files[MOUNT_TABLE]
         if not snapshot.readable:
-            raise FactUnavailable(f"cannot read the mount table on {self.profile.target}", "/proc/self/mounts")
+            raise FactUnavailable(f"cannot read the mount table on {self.profile.target}", MOUNT_TABLE)
         return parse_mounts(snapshot.content.decode("utf-8", "replace"))
 
     @fact
     def compose_file(self) -> FileSnapshot:
         if not self.profile.deployment.compose_file:
             raise FactUnavailable("the profile names no deployment.compose_file", "compose")
-        return self.host.read_file(self.profile.deployment.compose_file)
+        return self.host_files[self.profile.deployment.compose_file]
 
     @fact
     def compose_media(self) -> list[MediaDeclaration]:

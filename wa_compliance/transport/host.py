@@ -18,14 +18,18 @@ from ..timeouts import COMMAND_SECONDS, CONNECT_SECONDS
 from .ssh import SshConnection
 from .trace import logged
 
-# One round trip gathers existence, ownership, mode and content; base64 keeps
-# arbitrary bytes (BOM, CRLF, invalid UTF-8) intact through the transport.
-_READ_FILE = r"""
-f=$1
-if [ ! -e "$f" ]; then echo missing; exit 0; fi
-stat -L -c 'stat %a %u %g %U %F' -- "$f" || exit 3
-if [ -d "$f" ]; then echo directory; exit 0; fi
-if [ -r "$f" ]; then echo readable; base64 < "$f"; else echo unreadable; fi
+# One round trip gathers each file's existence, ownership, mode and content; base64 keeps
+# arbitrary bytes (BOM, CRLF, invalid UTF-8) intact through the transport. A file that cannot
+# be looked at fails alone.
+_READ_FILES = r"""
+for f; do
+    echo "file $f"
+    if [ ! -e "$f" ]; then echo missing; continue; fi
+    stat -L -c 'stat %a %u %g %U %F' -- "$f" || { echo failed; continue; }
+    if [ -d "$f" ]; then echo directory; continue; fi
+    if [ -r "$f" ]; then echo readable; base64 < "$f"; else echo unreadable; fi
+done
+echo end
 """
 
 
@@ -69,10 +73,28 @@ class HostTransport:
         return result
 
     def read_file(self, path: str) -> FileSnapshot:
-        result = self.run(_READ_FILE, path)
+        return self.read_files([path])[path]
+
+    @logged(lambda self, paths: f"{self.target}: read {', '.join(paths)}")
+    def read_files(self, paths: list[str]) -> dict[str, FileSnapshot]:
+        """Several files in one round trip (db.env, the compose file, the mount table)."""
+        result = self.run(_READ_FILES, *paths)
         lines = result.stdout.splitlines()
-        if result.rc != 0 or not lines:
-            raise FactUnavailable(f"cannot read {path} on {self.target}: {result.stderr.strip()[:200]}", path)
+        if not lines or lines[-1] != "end":
+            said = " ".join(result.stderr.split())[:200] or "no output"
+            raise FactUnavailable(f"cannot read {', '.join(paths)} on {self.target}: {said}", paths[0])
+        found: dict[str, list[str]] = {}
+        current = None
+        for line in lines[:-1]:
+            if line.startswith("file ") and line[5:] in paths and line[5:] not in found:
+                current = found.setdefault(line[5:], [])
+            elif current is not None:
+                current.append(line)
+        return {path: self._snapshot(path, found.get(path, []), result.stderr) for path in paths}
+
+    def _snapshot(self, path: str, lines: list[str], stderr: str) -> FileSnapshot:
+        if not lines or lines[0] == "failed" or (lines[0] != "missing" and len(lines) < 2):
+            raise FactUnavailable(f"cannot read {path} on {self.target}: {stderr.strip()[:200]}", path)
         if lines[0] == "missing":
             return FileSnapshot(path, exists=False)
         _, mode, uid, gid, owner, *_ = lines[0].split(" ")
