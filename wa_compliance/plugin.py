@@ -144,9 +144,13 @@ def upgrade_to(request):
 
 
 @pytest.fixture
-def verdict(request):
-    """Where a check records its result for each subject."""
-    return request.node.stash[VERDICT]
+def verdict():
+    """Where a check records its result for each subject. (Not through `request`: pytest
+    builds a fixture definition, signature and all, for every check that asks for it.)"""
+    return _RUNNING[0]
+
+
+_RUNNING: list[Verdict] = [None]        # the check being run: one at a time in a process
 
 
 # -- one audit run: verdicts, exit status, reports --------------------------------------
@@ -165,7 +169,8 @@ class AuditHooks:
         self._order: list[str] = []
         self._reads: dict[str, list[str]] = {}
         self._host_ending: dict[str, str] = {}     # node ID of a host's last check -> the host
-        self._started: list[str] = []
+        self._started: set[str] = set()
+        self._next = 0                 # the first host in _order not yet considered for starting
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node):
@@ -190,7 +195,7 @@ class AuditHooks:
         host = item.callspec.params["wa_host"]
         facts = self.audit.facts(host)
         self._start_gathering(item.session, host)
-        item.stash[VERDICT] = Verdict(marker.args[0], host, facts.profile.waivers, facts.secrets())
+        item.stash[VERDICT] = _RUNNING[0] = Verdict(marker.args[0], host, facts.profile.waivers, facts.secrets())
 
     def _start_gathering(self, session, host: str) -> None:
         """Hosts' facts are gathered in the background, --concurrency hosts at a time, in the
@@ -209,17 +214,22 @@ class AuditHooks:
             self._host_ending = {nodeid: name for name, nodeid in last.items()}
         if host not in self._started:
             self._start([host])
-        if not self.is_worker:
-            self._start_more()
+            if not self.is_worker:
+                self._start_more()
 
     def _start(self, hosts: list[str]) -> None:
-        self._started += hosts
+        self._started.update(hosts)
         self.audit.start_gathering({name: self._reads.get(name, []) for name in hosts})
 
     def _start_more(self) -> None:
-        open_hosts = len(self._started) - len(self.audit.finished)
-        waiting = [name for name in self._order if name not in self._started]
-        self._start(waiting[:max(0, self.audit.concurrency - open_hosts)])
+        """Up to --concurrency hosts open: the next ones in the order their checks run."""
+        room = self.audit.concurrency - (len(self._started) - len(self.audit.finished))
+        while room > 0 and self._next < len(self._order):
+            name = self._order[self._next]
+            self._next += 1
+            if name not in self._started:
+                self._start([name])
+                room -= 1
 
     def pytest_runtest_logreport(self, report):
         for name, value in report.user_properties:

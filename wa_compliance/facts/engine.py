@@ -12,7 +12,7 @@ from ..errors import FactUnavailable
 from .cached import fact, once, step
 from .inside import InsideSnapshot, inside_argv, output_complete, parse_inside
 from .media import MediaMount, media_mount
-from .media_probe import (MediaProbeReport, is_pivot, lost_output, pivot_reads, plan_media_probe, read_first,
+from .media_probe import (ATTEMPTS, MediaProbeReport, is_pivot, lost_output, pivot_reads, plan_media_probe, read_first,
                           record_read, record_write, run_media_probe, split_read, split_written, write_arrived,
                           written_first)
 
@@ -120,8 +120,8 @@ class EngineFacts:
 
     def _exec_complete(self, container, argv, probe_first: bool, read_first: bool) -> str:
         """The engine can drop a short exec's output (moby#27289, docker-py#2042): the script
-        reads, or writes a probe that it then finds already there, so it is run again, once."""
-        for _ in range(2):
+        reads, or writes a probe that it then finds already there, so it is run again."""
+        for _ in range(ATTEMPTS):
             _, output = self.docker.exec(container.name, argv)
             rest = output
             if probe_first:
