@@ -11,10 +11,16 @@ import base64
 import binascii
 from dataclasses import dataclass
 
-import testinfra
+import subprocess
+
+from testinfra.backend import parse_hostspec
+from testinfra.backend.local import LocalBackend
+from testinfra.backend.ssh import SshBackend
+from testinfra.host import Host
 
 from ..errors import FactUnavailable
 from ..timeouts import COMMAND_SECONDS, CONNECT_SECONDS
+from .children import ENVIRONMENT
 from .ssh import SshConnection
 from .trace import logged
 
@@ -53,10 +59,13 @@ class HostTransport:
         """`ssh`: the host's open master connection, which every command then goes through."""
         self.target = target
         if ssh is None:
-            self._host = testinfra.get_host("local://")
+            backend = _Local()
         else:
-            self._host = testinfra.get_host(str(ssh.target), connection="ssh", controlpersist=0,
-                                            timeout=CONNECT_SECONDS, ssh_extra_args=ssh.channel_args())
+            spec, options = parse_hostspec(str(ssh.target))     # as testinfra.get_host reads it
+            backend = _Ssh(spec, **{**options, "controlpersist": 0, "timeout": CONNECT_SECONDS,
+                                    "ssh_extra_args": ssh.channel_args()})
+        self._host = Host(backend)
+        backend.set_host(self._host)
 
     @logged(lambda self, script, *args: f"{self.target}: sh, {len(args)} argument(s)")
     def run(self, script: str, *args: str):
@@ -108,6 +117,25 @@ class HostTransport:
         except binascii.Error:
             raise FactUnavailable(f"cannot read {path} on {self.target}: garbled transfer", path) from None
         return FileSnapshot(readable=True, content=content, **stat)
+
+
+class _SteadyEnvironment:
+    """testinfra's backends, starting their programs with the environment given (children.py)."""
+
+    def run_local(self, command: str, *args: str):
+        command = self.encode(self.quote(command, *args))
+        child = subprocess.Popen(command, shell=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env=ENVIRONMENT)
+        stdout, stderr = child.communicate()
+        return self.result(child.returncode, command, stdout, stderr)
+
+
+class _Local(_SteadyEnvironment, LocalBackend):
+    pass
+
+
+class _Ssh(_SteadyEnvironment, SshBackend):
+    pass
 
 
 def _ssh_failure(exc: RuntimeError) -> str:

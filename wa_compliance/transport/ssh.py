@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from ..errors import FactUnavailable, UsageError
 from ..timeouts import CONNECT_SECONDS
+from .children import ENVIRONMENT
 from .trace import logged
 
 # A dead link is noticed after 3 unanswered keep-alives instead of the kernel's TCP timeout.
@@ -104,7 +105,7 @@ class SshConnection:
         argv = ["ssh", *self.client_argv(), "-M", "-N", "-f",
                 "-o", f"ControlPersist={_ORPHAN_SECONDS}", self.target.host]
         try:
-            done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=ENVIRONMENT,
                                   timeout=CONNECT_SECONDS * 2 + 5)
         except subprocess.TimeoutExpired:
             self._discard()
@@ -142,7 +143,7 @@ class SshConnection:
     def _control(self, command: str, *extra: str) -> None:
         argv = ["ssh", *self.client_argv(), "-O", command, *extra, self.target.host]
         try:
-            done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=ENVIRONMENT,
                                   timeout=CONNECT_SECONDS)
         except subprocess.TimeoutExpired:
             raise FactUnavailable(f"the SSH connection to {self.target} stopped answering") from None
