@@ -319,3 +319,20 @@ def test_audit_options_carry_outputs_and_baselines(tmp_path):
     with pytest.raises(UsageError, match="name the same file"):
         Audit.from_options(["prod1"], str(profiles), "low", "r", False,
                            metrics_file=str(tmp_path / "x"), plan_file=str(tmp_path / "x"))
+
+
+@pytest.mark.parametrize("given, expected", [("16", 16), ("1", 1), (3, 3)])
+def test_concurrency_is_a_number_of_deployments(tmp_path, given, expected):
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "prod1.yaml").write_text("name: prod1\ntarget: local\n")
+    assert Audit.from_options(["prod1"], str(profiles), "low", "r", False, concurrency=given).concurrency == expected
+
+
+@pytest.mark.parametrize("given", ["0", "-2", "many", "1.5", ""])
+def test_concurrency_below_one_or_not_a_number_is_refused(tmp_path, given):
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "prod1.yaml").write_text("name: prod1\ntarget: local\n")
+    with pytest.raises(UsageError, match=f"--concurrency={given}: expected a number of deployments, 1 or more"):
+        Audit.from_options(["prod1"], str(profiles), "low", "r", False, concurrency=given)
