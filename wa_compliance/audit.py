@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
-from .facts.cached import Prefetch
+from .facts.cached import Prefetch, Shared
 from .facts.deployment import DeploymentFacts
 from .facts.spread import SpreadDeploymentFacts
 from .inventory_hosts import inventory_profiles
@@ -44,6 +44,7 @@ class Audit:
     _facts: dict[str, DeploymentFacts | SpreadDeploymentFacts] = field(default_factory=dict)
     _prefetch: Prefetch = field(default_factory=Prefetch)
     _groups: dict[str, Prefetch] = field(default_factory=dict)     # each deployment's background steps
+    _shared: Shared = field(default_factory=Shared)   # what deployments on one host or engine read alike
     _finished: set[str] = field(default_factory=set)
 
     @classmethod
@@ -96,7 +97,7 @@ class Audit:
         if host not in self._facts:
             profile = self.profiles[host]
             kind = SpreadDeploymentFacts if profile.hosts else DeploymentFacts
-            self._facts[host] = kind(profile, self.exact_counts, self.ssh_options.get(host))
+            self._facts[host] = kind(profile, self.exact_counts, self.ssh_options.get(host), shared=self._shared)
         return self._facts[host]
 
     def start_gathering(self, reads_by_host: dict[str, list[str]]) -> None:

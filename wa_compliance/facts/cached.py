@@ -49,6 +49,14 @@ def once(instance, key: str, gather):
     raise value
 
 
+class Shared:
+    """What several deployments of one run read alike — one host's cron, one engine's list of
+    containers — gathered once, by the first deployment that asks, failures included."""
+
+    def get(self, key: tuple, gather):
+        return once(self, repr(key), gather)
+
+
 # fact -> the fact it is gathered after, in the same background chain (its input, or a round trip
 # that is best made first): what gathering_chains() follows
 AFTER: dict[str, str] = {}

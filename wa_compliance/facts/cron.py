@@ -16,7 +16,11 @@ from .host_cron import SYSTEM_CRONTAB, HostCron, read_host_cron
 class CronFacts:
     @fact
     def host_cron(self) -> HostCron:
-        return read_host_cron(self.host, list(self.profile.cron.users or []), list(self.profile.cron.files or []))
+        """Read once per host and run: deployments on the same host (target, SSH options and the
+        crontabs their profiles add) share it."""
+        users, files = list(self.profile.cron.users or []), list(self.profile.cron.files or [])
+        key = ("host_cron", self.profile.target, repr(self.ssh_options), tuple(users), tuple(files))
+        return self.shared.get(key, lambda: read_host_cron(self.host, users, files))
 
     @fact
     def crontabs(self) -> list[tuple[Crontab, str | None]]:

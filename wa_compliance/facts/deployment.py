@@ -14,7 +14,7 @@ from ..errors import FactUnavailable
 from ..profile import Profile
 from ..transport.ssh import SshOptions
 from .api import ApiFacts
-from .cached import Prefetch, gathered_value, gathering_chains
+from .cached import Prefetch, Shared, gathered_value, gathering_chains
 from .cron import CronFacts
 from .database import DatabaseFacts
 from .engine import EngineFacts
@@ -31,8 +31,9 @@ class DeploymentFacts(HostFacts, EngineFacts, DatabaseFacts, CronFacts, ApiFacts
     with the host's name, and `deployment_hosts` lists them all."""
 
     def __init__(self, profile: Profile, exact_counts: bool = False, ssh_options: SshOptions | None = None,
-                 label: str = ""):
+                 label: str = "", shared: Shared | None = None):
         self.profile = profile
+        self.shared = shared or Shared()     # the run's: what deployments on one host read alike
         self.name = profile.name
         self.exact_counts = exact_counts
         self.ssh_options = ssh_options or SshOptions()

@@ -146,9 +146,10 @@ class EngineFacts:
 
     @fact(after="containers")
     def engine_containers(self) -> list[dict]:
-        """Every container on the engine (any deployment): what a cron entry may name."""
-        return self.docker.listing()
+        """Every container on the engine (any deployment): what a cron entry may name. Listed
+        once per engine and run."""
+        return self.shared.get(("engine_containers", self.docker.base_url), self.docker.listing)
 
     @fact(after="engine_containers")
     def destroyed_containers(self) -> dict[str, dict]:
-        return self.docker.destroyed()
+        return self.shared.get(("destroyed_containers", self.docker.base_url), self.docker.destroyed)

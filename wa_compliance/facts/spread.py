@@ -13,7 +13,7 @@ from ..errors import FactUnavailable
 from ..profile import Profile
 from ..transport.containers import ContainerFacts
 from ..transport.ssh import SshOptions
-from .cached import Prefetch, once
+from .cached import Prefetch, Shared, once
 from .deployment import DeploymentFacts
 from .media import MediaMount
 from .media_probe import MediaProbeReport, plan_media_probe, run_media_probe
@@ -27,9 +27,9 @@ ONCE_PER_DEPLOYMENT = ("db_login", "db_password", "login_password", "db_tls", "d
 
 class SpreadDeploymentFacts:
     def __init__(self, profile: Profile, exact_counts: bool = False,
-                 ssh_options: SshOptions | None = None):
+                 ssh_options: SshOptions | None = None, shared: Shared | None = None):
         self.profile, self.name = profile, profile.name
-        self.hosts = [DeploymentFacts(host_profile, exact_counts, ssh_options, label=label)
+        self.hosts = [DeploymentFacts(host_profile, exact_counts, ssh_options, label=label, shared=shared)
                       for label, host_profile in profile.host_profiles().items()]
         for host in self.hosts:
             host.deployment_hosts = self.hosts
