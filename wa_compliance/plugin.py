@@ -160,6 +160,8 @@ class AuditHooks:
     def __init__(self, audit: Audit, config):
         self.audit, self.config = audit, config
         self.report_paths: dict[str, object] = {}
+        self._runs: dict[str, HostRun] = {}
+        self._secrets: dict[str, list[str]] = {}
         # what else the run wrote, for the summary: (label, path, OSError or None)
         self.outputs: list[tuple[str, object, OSError | None]] = []
         # xdist workers run checks; the controller alone writes reports
@@ -243,6 +245,7 @@ class AuditHooks:
                 self.audit.finish(host)
                 if not self.is_worker:
                     self._start_more()
+                    self._write_reports(host)        # while the next hosts are being read
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item):
@@ -285,23 +288,10 @@ class AuditHooks:
         self.audit.close()
         if self.is_worker:
             return
-        finished = dt.datetime.now(dt.timezone.utc)
-        runs: list[HostRun] = []
-        secrets: list[str] = []
-        for host, profile in self.audit.profiles.items():
-            results = self.audit.results.get(host)
-            if not results:
-                continue
-            run = HostRun(host=host, profile=profile.path, started=self.audit.started,
-                          finished=finished, tool_version=__version__, results=results,
-                          upgrade=self._gate(host))
-            runs.append(run)
-            host_secrets = self.audit.facts(host).secrets()
-            secrets += host_secrets
-            try:
-                self.report_paths[host] = write_reports(run, self.audit.reports_dir, secrets=host_secrets)
-            except OSError as exc:
-                self.report_paths[host] = exc
+        for host in self.audit.profiles:
+            self._write_reports(host)
+        runs = [self._runs[host] for host in self.audit.profiles if host in self._runs]
+        secrets = [secret for host in self.audit.profiles for secret in self._secrets.get(host, [])]
         written = {host: path for host, path in self.report_paths.items() if not isinstance(path, OSError)}
         if written:
             self._output("fleet index", self.audit.reports_dir / "index.html",
@@ -319,6 +309,22 @@ class AuditHooks:
             # a run whose evidence is missing must not look green to the CI job or the cron
             # wrapper that reads its exit code; the summary says what was not written
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _write_reports(self, host: str) -> None:
+        """A host's reports, once its last check has run (the other hosts' checks go on), or at
+        the end of the run; the fleet-wide files wait for every host."""
+        results = self.audit.results.get(host)
+        if not results or host in self.report_paths:
+            return
+        run = HostRun(host=host, profile=self.audit.profiles[host].path, started=self.audit.started,
+                      finished=dt.datetime.now(dt.timezone.utc), tool_version=__version__, results=results,
+                      upgrade=self._gate(host))
+        self._runs[host] = run
+        self._secrets[host] = self.audit.facts(host).secrets()
+        try:
+            self.report_paths[host] = write_reports(run, self.audit.reports_dir, secrets=self._secrets[host])
+        except OSError as exc:
+            self.report_paths[host] = exc
 
     def _output(self, label: str, path, write) -> None:
         """Write one of the run-wide files; a failure is told in the summary, not raised:

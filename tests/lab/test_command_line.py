@@ -84,7 +84,7 @@ def test_debug_logging_shows_the_round_trips_and_no_secret(lab_biz, audit):
     for line in ("docker exec biz_waweb_1 (sh) on unix:///var/run/docker.sock:",
                  "list and inspect the WhatsApp containers on unix:///var/run/docker.sock:",
                  f"POST {lab_biz.api_url}/v1/users/login:", f"GET {lab_biz.api_url}/v1/settings/application:",
-                 "local: sh, 1 argument(s):"):
+                 f"local: read {lab_biz.db_env_path}, {lab_biz.compose_file}, /proc/self/mounts:"):
         assert line in run.console, line
     assert "connection to mysql://biz_wa@127.0.0.1:3306" in run.console
     assert lab_biz.db_password not in run.console and lab_biz.api_password not in run.console

@@ -14,34 +14,42 @@ from .host_cron import SYSTEM_CRONTAB, HostCron, read_host_cron
 
 
 class CronFacts:
+    def _on_this_host(self, name: str, gather):
+        """Read (and parsed) once per host and run: deployments on the same host (target, SSH
+        options and the crontabs their profiles add) share it."""
+        key = (name, self.profile.target, repr(self.ssh_options), tuple(self.profile.cron.users or []),
+               tuple(self.profile.cron.files or []))
+        return self.shared.get(key, gather)
+
     @fact
     def host_cron(self) -> HostCron:
-        """Read once per host and run: deployments on the same host (target, SSH options and the
-        crontabs their profiles add) share it."""
-        users, files = list(self.profile.cron.users or []), list(self.profile.cron.files or [])
-        key = ("host_cron", self.profile.target, repr(self.ssh_options), tuple(users), tuple(files))
-        return self.shared.get(key, lambda: read_host_cron(self.host, users, files))
+        return self._on_this_host("host_cron", lambda: read_host_cron(
+            self.host, list(self.profile.cron.users or []), list(self.profile.cron.files or [])))
 
     @fact
     def crontabs(self) -> list[tuple[Crontab, str | None]]:
         """Each readable crontab parsed as cron reads it, with why cron ignores it (None: it runs it)."""
-        parsed = []
-        for source in self.host_cron.sources:
-            if source.state != "readable":
-                continue
-            ignored = None
-            if source.in_cron_d or source.path == SYSTEM_CRONTAB:
-                ignored = ignored_by_all(self.host_cron.daemons, source.path, source.mode, source.uid, source.links,
-                                         source.in_cron_d)
-            parsed.append((parse_crontab(source.content, source.path, source.system), ignored))
-        return parsed
+        def parse():
+            parsed = []
+            for source in self.host_cron.sources:
+                if source.state != "readable":
+                    continue
+                ignored = None
+                if source.in_cron_d or source.path == SYSTEM_CRONTAB:
+                    ignored = ignored_by_all(self.host_cron.daemons, source.path, source.mode, source.uid,
+                                             source.links, source.in_cron_d)
+                parsed.append((parse_crontab(source.content, source.path, source.system), ignored))
+            return parsed
+        return self._on_this_host("crontabs", parse)
 
     @fact
     def cron_commands(self) -> list[CronCommands]:
         """Every entry of every readable crontab, with the scripts on the host it runs."""
-        files = {f.path: f for f in self.host_cron.files}
-        return [CronCommands(entry, ignored or crontab.ignored, follow(entry.command, files))
-                for crontab, ignored in self.crontabs for entry in crontab.entries]
+        def follow_all():
+            files = {f.path: f for f in self.host_cron.files}
+            return [CronCommands(entry, ignored or crontab.ignored, follow(entry.command, files))
+                    for crontab, ignored in self.crontabs for entry in crontab.entries]
+        return self._on_this_host("cron_commands", follow_all)
 
     @fact
     def cleanup_coverage(self) -> Coverage:
