@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from wa_compliance.errors import FactUnavailable
-from wa_compliance.facts.inside import Entry, LogrotateFiles, parse_inside
+from wa_compliance.facts.inside import CleanupScript, Entry, LogrotateFiles, parse_inside
 from wa_compliance.parsers.logrotate import parse_logrotate
 from wa_compliance.facts.rotation import coverage, rotation_config, webapp_log_paths
 from wa_compliance.rules import logs as rules
@@ -120,14 +120,16 @@ def b64(text: str) -> str:
 
 def test_the_snapshot_reader_rebuilds_folders_scripts_and_config():
     output = "\n".join([
-        "wa-inside 1", "user 0", "dir log present 1", "entry log 12 81a4 1700000000 web log.log",
-        "dir archive missing", "cleanup present 0 644_regular_file", "logrotate /usr/sbin/logrotate",
+        "wa-inside 1", "user 0", "dir log present 1", "dir archive present 0", "cleanup present 0",
+        "entry 12 81a4 1700000000 web log.log", "entry 5 81a4 1 archive/web.log.1.gz",
+        "entry 300 81a4 1 /opt/whatsapp/bin/cleanup.sh", "logrotate /usr/sbin/logrotate",
         f"conf 644 0 {b64('/etc/logrotate.conf')} {b64('weekly')}", f"confdir {b64('/etc/logrotate.d')}",
         f"confentry {b64('whatsapp')}", f"debug 1 {b64('error: bad')}", "end"])
     snapshot = parse_inside("c1", output)
     assert snapshot.log_dir.files == (Entry("web log.log", 12, 0o100644, 1700000000),)
-    assert snapshot.archive.state == "missing"
-    assert (snapshot.cleanup.present, snapshot.cleanup.executable, snapshot.cleanup.mode) == (True, False, "644")
+    assert snapshot.archive.files == (Entry("web.log.1.gz", 5, 0o100644, 1),)
+    assert (snapshot.archive.state, snapshot.archive.writable) == ("present", False)
+    assert snapshot.cleanup == CleanupScript(True, False, "644", "regular file")
     assert snapshot.logrotate.files == {"/etc/logrotate.conf": b"weekly"}
     assert snapshot.logrotate.directories == {"/etc/logrotate.d": ["whatsapp"]}
     assert (snapshot.logrotate.debug_rc, snapshot.logrotate.debug_output) == (1, "error: bad")

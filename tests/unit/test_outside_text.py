@@ -135,6 +135,9 @@ INSIDE_OUTPUT = st.one_of(
 @example("wa-inside 1\nuser ²\nend")                               # isdigit() but not int()
 @example("wa-inside 1\nentry log 1 \x00 1 n\u2028m\nend")
 @example("wa-inside 1\n" + "entry log 1 81a4 1 x\n" * 5_000 + "end")
+@example("wa-inside 1\n" + "entry 1 81a4 1 archive/x\n" * 5_000 + "end")
+@example("wa-inside 1\ncleanup present 1\nentry 1 4000 1 /opt/whatsapp/bin/cleanup.sh\nend")
+@example("wa-inside 1\nentry 1 81a4 1 /x\nentry 2 zz 1 archive/\nend")
 @example(f"wa-inside 1\ntls {b64('/opt/certs/db-ca.pem')} present\nend")      # content cut off
 @example(f"wa-inside 1\ntls {b64('/opt/certs/db-ca.pem')} present {INVALID_UTF8}\nend")
 def test_inside_output_gives_a_snapshot_or_fact_unavailable_naming_the_container(output):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -26,14 +27,11 @@ LOGROTATE_DIR = "/etc/logrotate.d"
 # $1 log dir, $2 "logrotate" to read the logrotate configuration (Webapp containers), then the
 # database TLS files to read (the Coreapp whose files the audit connects with).
 _SCRIPT = SH_FUNCTIONS + r"""
-listing() {  # tag dir: the directory's state, then its entries (size, raw mode, mtime, name)
+folder() {  # tag dir: the directory's state
     if [ ! -e "$2" ]; then echo "dir $1 missing"; return; fi
     if [ ! -d "$2" ]; then echo "dir $1 notdir"; return; fi
     w=0; [ -w "$2" ] && w=1
     echo "dir $1 present $w"
-    # one stat for the whole folder: Coreapp never deletes its archives, there may be thousands
-    t=$1
-    (cd "$2" && set -- * .[!.]* && stat -c "entry $t %s %f %Y %n" -- "$@" 2>/dev/null)
 }
 conf_file() {  # path: a logrotate file and, recursively, what it includes
     case " $seen " in *" $1 "*) return;; esac
@@ -54,16 +52,25 @@ conf_file() {  # path: a logrotate file and, recursively, what it includes
     fi
 }
 echo "wa-inside 1"
-echo "user $(id -u)"
-listing log "$1"
-listing archive "$1/archive"
+# the user the container runs as, from the shell's own status: no program started for it
+uid=; while read -r key value rest; do [ "$key" = Uid: ] && { uid=$value; break; }; done < /proc/self/status
+echo "user ${uid:-$(id -u)}"
+folder log "$1"
+folder archive "$1/archive"
 c=/opt/whatsapp/bin/cleanup.sh
 if [ -e "$c" ]; then
     x=0; [ -x "$c" ] && [ -f "$c" ] && x=1
-    echo "cleanup present $x $(stat -c '%a_%F' -- "$c")"
+    echo "cleanup present $x"
 else
     echo "cleanup missing"
 fi
+# one stat for the log folder, its archive and cleanup.sh (size, raw mode, mtime, name: relative
+# to the log folder, cleanup.sh's absolute): Coreapp never deletes its archives, there may be thousands
+(
+    if cd "$1" 2>/dev/null; then set -- * .[!.]* archive/* archive/.[!.]*; else set --; fi
+    [ -e "$c" ] && set -- "$@" "$c"
+    [ $# -gt 0 ] && stat -c "entry %s %f %Y %n" -- "$@" 2>/dev/null
+)
 [ "$2" = logrotate ] || [ $# -gt 2 ] && b64_setup
 if [ "$2" = logrotate ]; then
     seen=
@@ -204,15 +211,19 @@ class _Reader:
         self.folders[words[0]][:2] = [words[1], words[2:3] == ["1"]]
 
     def _entry(self, words):
-        tag, size, mode, mtime, *name = words
-        self.folders[tag][2].append(Entry(" ".join(name), int(size), int(mode, 16), int(mtime)))
+        size, mode, mtime, *name = words
+        entry = Entry(" ".join(name), int(size), int(mode, 16), int(mtime))
+        if entry.name.startswith("/"):               # cleanup.sh
+            if self.cleanup.present:
+                self.cleanup = CleanupScript(True, self.cleanup.executable, f"{entry.mode & 0o7777:o}",
+                                             _file_type(entry))
+        elif entry.name.startswith("archive/"):
+            self.folders["archive"][2].append(Entry(entry.name[len("archive/"):], entry.size, entry.mode, entry.mtime))
+        else:
+            self.folders["log"][2].append(entry)
 
     def _cleanup(self, words):
-        if words[0] == "missing":
-            self.cleanup = CleanupScript(False)
-        else:
-            mode, _, kind = " ".join(words[2:]).partition("_")
-            self.cleanup = CleanupScript(True, words[1] == "1", mode, kind.replace("_", " "))
+        self.cleanup = CleanupScript(words[0] == "present", words[1:2] == ["1"])
 
     def _logrotate(self, words):
         self.logrotate = LogrotateFiles(None if words[0] == "-" else words[0])
@@ -246,6 +257,18 @@ class _Reader:
 
 
 _RECORDS = {"user", "dir", "entry", "cleanup", "logrotate", "confdir", "confentry", "conf", "debug", "tls"}
+
+
+def _file_type(entry: Entry) -> str:
+    """As GNU stat's %F names it."""
+    kind = stat.S_IFMT(entry.mode)
+    if kind == stat.S_IFREG:
+        return "regular file" if entry.size else "regular empty file"
+    return _TYPES.get(kind, "weird file")
+
+
+_TYPES = {stat.S_IFDIR: "directory", stat.S_IFLNK: "symbolic link", stat.S_IFIFO: "fifo", stat.S_IFSOCK: "socket",
+          stat.S_IFCHR: "character special file", stat.S_IFBLK: "block special file"}
 
 
 def _first_words(output: str) -> str:
