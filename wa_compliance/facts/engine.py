@@ -12,9 +12,8 @@ from ..errors import FactUnavailable
 from .cached import fact, once, step
 from .inside import InsideSnapshot, inside_argv, output_complete, parse_inside
 from .media import MediaMount, media_mount
-from .media_probe import (ATTEMPTS, MediaProbeReport, is_pivot, lost_output, pivot_reads, plan_media_probe, read_first,
-                          record_read, record_write, run_media_probe, split_read, split_written, write_arrived,
-                          written_first)
+from .media_probe import (MediaProbeReport, exec_until, lost_output, plan_media_probe, read_first, record_read,
+                          record_write, run_media_probe, split_read, split_written, write_arrived, written_first)
 
 
 class EngineFacts:
@@ -86,9 +85,9 @@ class EngineFacts:
             plan = self.probe_plan if self.probes_ride_inside else None
             probe = plan.probes.get(container.name) if plan else None
             reads = None
-            if probe is not None and is_pivot(plan, container.name):
+            if probe is not None and probe is plan.pivot:
                 self._others_written(container)
-                reads = pivot_reads(plan)
+                reads = plan.pivot_reads()
                 argv = read_first(argv, reads)
             if probe is not None:
                 argv = written_first(argv, probe)
@@ -119,22 +118,19 @@ class EngineFacts:
                     pass                # recorded as the probe's write error
 
     def _exec_complete(self, container, argv, probe_first: bool, read_first: bool) -> str:
-        """The engine can drop a short exec's output (moby#27289, docker-py#2042): the script
-        reads, or writes a probe that it then finds already there, so it is run again."""
-        for _ in range(ATTEMPTS):
-            _, output = self.docker.exec(container.name, argv)
-            rest = output
+        """The script reads, or writes a probe that it then finds already there: when the engine
+        loses part of its output, it is run again (exec_until)."""
+        def arrived(output: str) -> bool:
             if probe_first:
                 if not write_arrived(output):
-                    continue
-                rest = split_written(output)[2]
+                    return False
+                output = split_written(output)[2]
             if read_first:
-                read, rest = split_read(rest)
+                read, output = split_read(output)
                 if read is None:
-                    continue
-            if output_complete(rest):
-                break
-        return output
+                    return False
+            return output_complete(output)
+        return exec_until(self.docker, container.name, argv, arrived)[1]
 
     @step(after="containers")
     def read_inside(self, prefetch) -> None:

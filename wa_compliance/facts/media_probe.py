@@ -103,6 +103,22 @@ class MediaProbeReport:
     def write_errors(self) -> dict[str, str | None]:
         return {name: probe.write_error for name, probe in self.probes.items()}
 
+    @property
+    def pivot(self) -> Probe | None:
+        """The last probe, whose writer also reads the others' in the same exec; none alone."""
+        probes = list(self.probes.values())
+        return probes[-1] if len(probes) > 1 else None
+
+    @property
+    def first(self) -> list[Probe]:
+        """The probes written before the pivot's (all of them when there is no pivot)."""
+        pivot = self.pivot
+        return [probe for probe in self.probes.values() if probe is not pivot]
+
+    def pivot_reads(self) -> list[str]:
+        """The probes the pivot reads: those written before it, once written."""
+        return [probe.path for probe in self.first if probe.write_error is None]
+
 
 def plan_media_probe(containers: list[str], media_path: str, host: str) -> MediaProbeReport:
     """The probes of one round trip, named and filled, nothing written yet."""
@@ -119,33 +135,20 @@ def run_media_probe(engine, report: MediaProbeReport, write=None) -> MediaProbeR
     """Write, cross-read and remove the probes; always leaves the volume as it found it.
     `write(probe)`: when another exec carries the probe's write (and, for the pivot, its read),
     makes sure it has run and recorded its outcome; by default each is an exec of its own."""
-    probes = list(report.probes.values())
-    first, pivot = (probes[:-1], probes[-1]) if len(probes) > 1 else (probes, None)
+    pivot = report.pivot
     with _interrupts_raise():
         try:
             _side_by_side([lambda p=probe: write(p) if write else _write_alone(engine, report, p)
-                           for probe in first])
+                           for probe in report.first])
             if pivot is not None:
                 write(pivot) if write else _write_and_read_alone(engine, report, pivot)
-            written = [p for p in probes if p.write_error is None]
-            _side_by_side([lambda r=probe.writer: _read(engine, report, r, written) for probe in first])
+            written = [p for p in report.probes.values() if p.write_error is None]
+            _side_by_side([lambda r=probe.writer: _read(engine, report, r, written) for probe in report.first])
             _remove(engine, report, written)
         finally:
             with _signals_deferred():
                 _remove_leftovers(engine, report)
     return report
-
-
-def pivot_reads(report: MediaProbeReport) -> list[str] | None:
-    """The probes the pivot reads, once the others are written; None for any other writer."""
-    probes = list(report.probes.values())
-    if len(probes) < 2:
-        return None
-    return [p.path for p in probes[:-1] if p.write_error is None]
-
-
-def is_pivot(report: MediaProbeReport, writer: str) -> bool:
-    return len(report.probes) > 1 and list(report.probes)[-1] == writer
 
 
 def _write_alone(engine, report, probe):
@@ -160,24 +163,18 @@ def _write_alone(engine, report, probe):
 
 
 def _write_and_read_alone(engine, report, probe):
-    paths = pivot_reads(report)
+    paths = report.pivot_reads()
     argv = written_first(_read_argv(paths, []), probe)
     report.exec_count += 1
-    outcome = None
-    for _ in range(ATTEMPTS):        # a lost output: both parts can run again
-        try:
-            outcome = engine.exec(probe.writer, argv)
-        except FactUnavailable as exc:
-            outcome = exc
-            break
-        if write_arrived(outcome[1]) and _told(split_written(outcome[1])[2], "end"):
-            break
-        report.exec_count += 1
-    if isinstance(outcome, FactUnavailable):
-        record_write(report, probe, outcome)
-        record_read(report, probe.writer, paths, outcome)
+    try:
+        _, output = exec_until(engine, probe.writer, argv,
+                               lambda output: write_arrived(output) and _told(split_written(output)[2], "end"),
+                               report)
+    except FactUnavailable as exc:
+        record_write(report, probe, exc)
+        record_read(report, probe.writer, paths, exc)
         return
-    code, written, rest = split_written(outcome[1])
+    code, written, rest = split_written(output)
     record_write(report, probe, (code, written))
     record_read(report, probe.writer, paths, rest if _told(rest, "end") else lost_output(probe.writer))
 
@@ -285,15 +282,23 @@ def _remove(engine, report, written):
         probe.removed = probe.path in gone
 
 
-def _exec_told(engine, container: str, argv: list[str], marker: str, report):
-    """One exec whose script ends by printing `marker`; when the engine loses the output of a
-    short exec (moby#27289, docker-py#2042) the script, idempotent, is run again (ATTEMPTS in all)."""
+def exec_until(engine, container: str, argv: list[str], arrived, report: MediaProbeReport | None = None):
+    """One exec whose script can run again: when the engine loses (part of) a short exec's
+    output (moby#27289, docker-py#2042), which `arrived(output)` tells, it is run again,
+    ATTEMPTS times in all; the re-runs are counted in `report`. The last (exit code, output)."""
     code, output = engine.exec(container, argv)
     for _ in range(ATTEMPTS - 1):
-        if _told(output, marker):
+        if arrived(output):
             break
-        report.exec_count += 1
+        if report is not None:
+            report.exec_count += 1
         code, output = engine.exec(container, argv)
+    return code, output
+
+
+def _exec_told(engine, container: str, argv: list[str], marker: str, report):
+    """One exec whose script ends by printing `marker` (run again when its output is lost)."""
+    code, output = exec_until(engine, container, argv, lambda output: _told(output, marker), report)
     if code == 0 and not _told(output, marker):
         raise lost_output(container)
     return code, output
