@@ -105,11 +105,15 @@ class Audit:
         for host, reads in reads_by_host.items():
             group = self._groups.setdefault(host, self._prefetch.group())
             self.facts(host).start_gathering(group, reads)
-            LOG.debug("deployment %s: reading (%d open)", host, len(self._groups) - len(self._finished))
+            LOG.debug("deployment %s: reading (%d open)", host, self.open_count)
+
+    def has_started(self, host: str) -> bool:
+        return host in self._groups
 
     @property
-    def finished(self) -> set[str]:
-        return self._finished
+    def open_count(self) -> int:
+        """Deployments started and not finished yet."""
+        return len(self._groups) - len(self._finished)
 
     def finish(self, host: str) -> None:
         """A deployment whose checks have all run: its background work ends (VOL-004's probe may
@@ -119,7 +123,7 @@ class Audit:
         if host in self._facts and host not in self._finished:
             self._finished.add(host)
             self._facts[host].close()
-            LOG.debug("deployment %s: closed (%d open)", host, len(self._groups) - len(self._finished))
+            LOG.debug("deployment %s: closed (%d open)", host, self.open_count)
 
     def close(self) -> None:
         for host in list(self._facts):

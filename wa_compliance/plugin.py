@@ -150,7 +150,7 @@ def verdict():
     return _RUNNING[0]
 
 
-_RUNNING: list[Verdict] = [None]        # the check being run: one at a time in a process
+_RUNNING: list[Verdict | None] = [None]        # the check being run: one at a time in a process
 
 
 # -- one audit run: verdicts, exit status, reports --------------------------------------
@@ -167,11 +167,10 @@ class AuditHooks:
         # xdist workers run checks; the controller alone writes reports
         self.is_worker = hasattr(config, "workerinput")
         self._previous_sigterm = None
-        # hosts in the order their checks run, what they read, their last check; which started
+        # hosts in the order their checks run, what they read, their last check
         self._order: list[str] = []
         self._reads: dict[str, list[str]] = {}
         self._host_ending: dict[str, str] = {}     # node ID of a host's last check -> the host
-        self._started: set[str] = set()
         self._next = 0                 # the first host in _order not yet considered for starting
 
     @pytest.hookimpl(optionalhook=True)
@@ -214,24 +213,21 @@ class AuditHooks:
                     last[name] = item.nodeid
             self._order = list(self._reads)
             self._host_ending = {nodeid: name for name, nodeid in last.items()}
-        if host not in self._started:
-            self._start([host])
+        if not self.audit.has_started(host):
+            self._start(host)
             if not self.is_worker:
                 self._start_more()
 
-    def _start(self, hosts: list[str]) -> None:
-        self._started.update(hosts)
-        self.audit.start_gathering({name: self._reads.get(name, []) for name in hosts})
+    def _start(self, host: str) -> None:
+        self.audit.start_gathering({host: self._reads.get(host, [])})
 
     def _start_more(self) -> None:
         """Up to --concurrency hosts open: the next ones in the order their checks run."""
-        room = self.audit.concurrency - (len(self._started) - len(self.audit.finished))
-        while room > 0 and self._next < len(self._order):
+        while self.audit.open_count < self.audit.concurrency and self._next < len(self._order):
             name = self._order[self._next]
             self._next += 1
-            if name not in self._started:
-                self._start([name])
-                room -= 1
+            if not self.audit.has_started(name):
+                self._start(name)
 
     def pytest_runtest_logreport(self, report):
         for name, value in report.user_properties:
@@ -241,7 +237,7 @@ class AuditHooks:
                 self.audit.upgrade_checks.add(value)
         if report.when == "teardown":
             host = self._host_ending.get(report.nodeid)
-            if host in self._started:
+            if host is not None and self.audit.has_started(host):
                 self.audit.finish(host)
                 if not self.is_worker:
                     self._start_more()
