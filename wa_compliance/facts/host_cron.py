@@ -74,11 +74,11 @@ scripts() {  # the files a level of crontabs and scripts mentions (plain charact
         p=${line%% *}; meta=${line#* }; size=${meta##*_}
         if [ ! -f "$p" ]; then echo "script :$p other $meta"; continue; fi
         if [ ! -r "$p" ]; then echo "script :$p unreadable $meta"; continue; fi
-        # a program (a NUL in its first 2 KiB: /usr/bin/docker) is named so, unread: an ELF one
+        # a program (a NUL in its first PROBE bytes: /usr/bin/docker) is named so, unread: an ELF one
         # told by its first bytes; in a file small enough to read, the reader finds the NUL
         if [ "$size" -gt $LIMIT ]; then
             first=$(head -c 4 < "$p")
-            if [ "$first" = "$elf" ] || [ $(head -c 2048 < "$p" | tr -d '\000' | wc -c) -lt 2048 ]; then
+            if [ "$first" = "$elf" ] || [ $(head -c $PROBE < "$p" | tr -d '\000' | wc -c) -lt $PROBE ]; then
                 echo "script :$p binary $meta"
             else echo "script :$p large $meta"; fi
             continue
@@ -178,7 +178,8 @@ def cron_arguments(users: list[str], files: list[str]) -> list[str]:
 
 
 def read_host_cron(host, users: list[str], files: list[str]) -> HostCron:
-    script = (f"DAEMONS='{' '.join(DAEMONS)}' LIMIT={SCRIPT_LIMIT} DEPTH={SCRIPT_DEPTH} MOST={MOST_PATHS}\n"
+    script = (f"DAEMONS='{' '.join(DAEMONS)}' LIMIT={SCRIPT_LIMIT} PROBE={BINARY_PROBE} DEPTH={SCRIPT_DEPTH} "
+              f"MOST={MOST_PATHS}\n"
               + SH_FUNCTIONS + _SCRIPT)
     result = host.run(script, *cron_arguments(users, files))
     lines = result.stdout.splitlines()

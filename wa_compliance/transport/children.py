@@ -1,4 +1,4 @@
-"""The environment of the programs the audit starts (sh on the host, ssh, ansible-inventory).
+"""The environment of the programs the audit starts from the facts' threads (sh on the host, ssh).
 
 A copy of the audit's own, taken once, at import, on the main thread: programs are started from
 the facts' threads while pytest's thread sets PYTEST_CURRENT_TEST at every step of every check.

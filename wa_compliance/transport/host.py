@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
-
 import subprocess
+from dataclasses import dataclass
 
 from testinfra.backend import parse_hostspec
 from testinfra.backend.local import LocalBackend
