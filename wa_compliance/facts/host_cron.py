@@ -74,17 +74,15 @@ scripts() {  # the files a level of crontabs and scripts mentions (plain charact
         p=${line%% *}; meta=${line#* }; size=${meta##*_}
         if [ ! -f "$p" ]; then echo "script :$p other $meta"; continue; fi
         if [ ! -r "$p" ]; then echo "script :$p unreadable $meta"; continue; fi
-        # a program (a NUL in its first PROBE bytes: /usr/bin/docker) is named so, unread: an ELF one
-        # told by its first bytes; in a file small enough to read, the reader finds the NUL
-        if [ "$size" -gt $LIMIT ]; then
-            first=$(head -c 4 < "$p")
-            if [ "$first" = "$elf" ] || [ $(head -c $PROBE < "$p" | tr -d '\000' | wc -c) -lt $PROBE ]; then
-                echo "script :$p binary $meta"
-            else echo "script :$p large $meta"; fi
-            continue
-        fi
-        first=; IFS= read -r first < "$p"
+        # a program (a NUL in its first PROBE bytes: /usr/bin/docker) is named so, unread; an ELF
+        # one is told by its first bytes alone, without a program started
+        if [ "$size" -gt $LIMIT ]; then first=$(head -c 4 < "$p"); else first=; IFS= read -r first < "$p"; fi
         case "$first" in "$elf"*) echo "script :$p binary $meta"; continue;; esac
+        head=$size; [ "$size" -gt $PROBE ] && head=$PROBE
+        if [ $(head -c $PROBE < "$p" | tr -d '\000' | wc -c) -lt $head ]; then
+            echo "script :$p binary $meta"; continue
+        fi
+        if [ "$size" -gt $LIMIT ]; then echo "script :$p large $meta"; continue; fi
         echo "script :$p readable $meta $(b64 < "$p")"
         texts="$texts $p"
     done
@@ -221,10 +219,8 @@ def _host_file(path: str, words: list[str]) -> HostFile:
     if words[0] == "missing":
         return HostFile(path, "missing")
     mode, uid, size = words[1].split("_", 2)
-    state, content = words[0], base64.b64decode(words[2], validate=True) if words[0] == "readable" else None
-    if content is not None and b"\0" in content[:BINARY_PROBE]:      # a program, not a script
-        state, content = "binary", None
-    return HostFile(path, state, int(mode, 16), int(uid), int(size), content)
+    content = base64.b64decode(words[2], validate=True) if words[0] == "readable" else None
+    return HostFile(path, words[0], int(mode, 16), int(uid), int(size), content)
 
 
 def _source(path: str, words: list[str], extra_files: set[str]) -> CronSource:
