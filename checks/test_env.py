@@ -34,7 +34,8 @@ def _judge_db_env_file(host, snapshot, verdict) -> None:
     if snapshot.is_directory:
         return verdict.failed(subject, f"{where} is a directory, not a file")
     if not snapshot.readable:
-        return verdict.failed(subject, f"db.env at {where} is not readable by {snapshot.owner or 'the auditing user'}")
+        return verdict.failed(subject, f"db.env at {where} is not readable by the auditing account "
+                                       f"(owner {snapshot.owner}, mode {snapshot.mode:04o})")
     try:
         env = host.db_env
     except DbEnvUnparsable as exc:

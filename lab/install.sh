@@ -37,7 +37,8 @@ wait_for() {
 # sshfs: the simulated hosts of lab/cluster.py mount their shared media storage with it.
 # openssh-server: the SSH tests start their own sshd on 127.0.0.1 (lab/sshd.py); the
 # package's own service is never started.
-wanted=(docker.io docker-compose mariadb-server mariadb-client cron logrotate busybox-static chromium openssh-server openssl sshfs)
+# sudo: tests/lab/test_become.py audits as an account that runs host commands through it.
+wanted=(docker.io docker-compose mariadb-server mariadb-client cron logrotate busybox-static chromium openssh-server openssl sshfs sudo)
 command -v pg_ctlcluster >/dev/null 2>&1 || wanted+=(postgresql-15)
 missing=()
 for pkg in "${wanted[@]}"; do installed "$pkg" || missing+=("$pkg"); done

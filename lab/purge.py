@@ -18,6 +18,7 @@ end, to prove nothing is left (`leftovers`):
 - accounts and databases named as the lab names them (`<project>_wa`, `<project>_waent*`)
   and the tests' audit account, on MariaDB and PostgreSQL;
 - `/etc/cron.d/wa-lab-*`;
+- the system account tests audit as through sudo (lab/accounts.py) and its sudoers file;
 - the lab's folders, port reservations, lock files and pytest's temporary folders.
 Only the lab's own names and labels are touched: this is a command for a test machine.
 """
@@ -34,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab import cron, ports, registry
+from lab import accounts, cron, ports, registry
 from lab.api import SERVER_SCRIPT
 from lab.commands import run
 from lab.database import MariaDB, PostgreSQL
@@ -260,6 +261,7 @@ KINDS = [
          _drop(PostgreSQL())),
     Kind("simulated hosts' bridges", _host_bridges, _remove_bridges),
     Kind("cron files", _cron_files, _remove_files),
+    Kind("the sudo account", accounts.leftovers, accounts.remove),
     Kind("folders", _folders, _remove_files),
     Kind("mount points", _mount_points, _remove_empty),
 ]

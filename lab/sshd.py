@@ -119,12 +119,17 @@ class SshServer:
 
     def _write_configs(self) -> None:
         folder = self.folder
+        # sshd reads a user's keys as that user, who cannot enter this root-only folder: an
+        # account other than root gets them from a command sshd runs as root
+        keys_command = ("" if self.user == "root" else
+                        f"AuthorizedKeysCommand /usr/bin/cat {folder}/authorized_keys\n"
+                        "AuthorizedKeysCommandUser root\n")
         (folder / "sshd_config").write_text(f"""\
 ListenAddress {self.address}
 Port {self.port}
 HostKey {folder}/host_ed25519
 AuthorizedKeysFile {folder}/authorized_keys
-PidFile none
+{keys_command}PidFile none
 PermitRootLogin prohibit-password
 PasswordAuthentication no
 KbdInteractiveAuthentication no

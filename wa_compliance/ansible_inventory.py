@@ -21,6 +21,7 @@ from .inventory import InventoryHost
 USED_VARIABLES = ("ansible_host", "ansible_user", "ansible_ssh_user", "ansible_port", "ansible_ssh_port",
                   "ansible_ssh_private_key_file", "ansible_private_key_file", "ansible_connection",
                   "ansible_ssh_common_args", "ansible_ssh_extra_args", "ansible_become",
+                  "ansible_become_user", "ansible_become_method",
                   "wa_compliance_profile", "wa_compliance_deployment")
 TIMEOUT = 120
 

@@ -84,12 +84,41 @@ def _host_profile(host: InventoryHost, inventory: str, profiles_dir: str,
         profile = Profile(name=host.name, path=f"{inventory} ({host.name}, default profile)")
     profile = dataclasses.replace(profile, name=host.name, target=_target(host, inventory))
     key = host.vars.get("ansible_ssh_private_key_file") or host.vars.get("ansible_private_key_file")
-    if host.vars.get("ansible_become") in (True, "true", "yes", "True", 1):
-        raise UsageError(f"{inventory}: host {host.name}: ansible_become is not supported: the audit runs every "
-                         "command as the SSH account (README: what it needs)")
     extra = [arg for name in ("ansible_ssh_common_args", "ansible_ssh_extra_args")
              for arg in shlex.split(str(host.vars.get(name) or ""))]
-    return profile, SshOptions(ssh.config_file, str(key) if key else ssh.identity_file, tuple(extra))
+    return profile, SshOptions(ssh.config_file, str(key) if key else ssh.identity_file, tuple(extra),
+                               _become(host, inventory, ssh.become))
+
+
+def _become(host: InventoryHost, inventory: str, otherwise: str | None) -> str | None:
+    """The account `ansible_become` has commands run as (`ansible_become_user`, default root),
+    through sudo; the host's variable wins over --sudo, as in Ansible."""
+    variables = host.vars
+    if "ansible_become" not in variables:
+        return otherwise
+    if not _boolean(variables["ansible_become"], f"{inventory}: host {host.name}: ansible_become"):
+        return None
+    method = variables.get("ansible_become_method", "sudo")
+    if method != "sudo":
+        raise UsageError(f"{inventory}: host {host.name}: ansible_become_method={method} cannot be used "
+                         "(the audit becomes through sudo only)")
+    user = variables.get("ansible_become_user") or "root"
+    if not isinstance(user, str):
+        raise UsageError(f"{inventory}: host {host.name}: ansible_become_user must name an account")
+    return user
+
+
+# Ansible's boolean(): these words in any case, and the numbers 1 and 0
+_TRUE, _FALSE = {"y", "yes", "on", "1", "true", "t"}, {"n", "no", "off", "0", "false", "f"}
+
+
+def _boolean(value, where: str) -> bool:
+    if isinstance(value, bool) or value in (0, 1):
+        return bool(value)
+    word = str(value).strip().lower()
+    if word in _TRUE | _FALSE:
+        return word in _TRUE
+    raise UsageError(f"{where}={value!r} is not a boolean (true or false)")
 
 
 def _profile_file(name: str, profiles_dir: str) -> Path | None:

@@ -84,7 +84,7 @@ def pytest_configure(config):
             baselines=config.option.wa_baselines,
             # testinfra's own options, when its plugin is loaded
             ssh=SshOptions(getattr(config.option, "ssh_config", None),
-                           getattr(config.option, "ssh_identity_file", None)),
+                           getattr(config.option, "ssh_identity_file", None), become=_become(config)),
             inventory=config.option.wa_inventory, limit=config.option.wa_limit,
             upgrade_to=config.option.wa_upgrade_to, shard=config.option.wa_shard,
             concurrency=config.option.wa_concurrency)
@@ -374,18 +374,23 @@ class AuditHooks:
 
 FAILING = (Outcome.FAIL, Outcome.ERROR)
 # testinfra's options the audit does not use, and what to do instead: refused, never ignored
-# (--ssh-config and --ssh-identity-file are used).
+# (--ssh-config, --ssh-identity-file, --sudo and --sudo-user are used).
 UNUSED_TESTINFRA_OPTIONS = {
     "hosts": ("--hosts", "name profiles with --host (this tool's own option) or --inventory"),
     "connection": ("--connection", "targets are local or ssh:// in the profile"),
     "ssh_extra_args": ("--ssh-extra-args", "put SSH settings in a file given with --ssh-config "
                                            "(ProxyJump for a bastion)"),
-    "sudo": ("--sudo", "every command runs as the SSH account: grant it what README's SSH table lists"),
-    "sudo_user": ("--sudo-user", "every command runs as the SSH account"),
     "ansible_inventory": ("--ansible-inventory", "use --inventory"),
     "force_ansible": ("--force-ansible", "use --inventory"),
     "nagios": ("--nagios", "use --metrics-file for monitoring"),
 }
+
+
+def _become(config) -> str | None:
+    """testinfra's `--sudo` (as root) and `--sudo-user=USER` (which implies it here): the
+    account host commands and the engine run as."""
+    user = getattr(config.option, "sudo_user", None)
+    return user or ("root" if getattr(config.option, "sudo", False) else None)
 
 
 def _refuse_ignored_testinfra_options(config) -> None:

@@ -51,9 +51,3 @@ def test_group_vars_host_vars_and_a_bastion_as_ansible_reads_them(lab_biz, audit
     assert bastion.accepted_connections() > through            # the only way to the host
     assert "Accepted publickey" in target.log.read_text()
 
-
-def test_become_is_refused_in_one_line(lab_biz, audit, tmp_path):
-    inventory = tmp_path / "hosts.ini"
-    inventory.write_text("[whatsapp]\nwa1 ansible_host=127.0.0.1 ansible_become=true\n")
-    run = audit(f"--inventory={inventory}")
-    assert run.exit_code == 4 and "ansible_become is not supported" in run.console

@@ -17,7 +17,7 @@ def test_unknown_host_exits_4_listing_the_profiles(audit):
 
 
 @pytest.mark.parametrize("option, said", [
-    ("--sudo", "testinfra's --sudo is not used by wa-compliance: every command runs as the SSH account"),
+    ("--nagios", "testinfra's --nagios is not used by wa-compliance: use --metrics-file"),
     ("--ssh-extra-args=-J bastion", "testinfra's --ssh-extra-args is not used by wa-compliance: put SSH settings"),
     ("--hosts=wa1", "testinfra's --hosts is not used by wa-compliance: name profiles with --host"),
 ])

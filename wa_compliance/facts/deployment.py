@@ -75,9 +75,9 @@ class DeploymentFacts(HostFacts, EngineFacts, DatabaseFacts, CronFacts, ApiFacts
             getattr(self, name)(prefetch)    # a step (@step) starts its own background work
 
     def close(self) -> None:
-        """Close what the facts opened (database connections, the SSH connection); the
-        background gathering must be over (Audit.close waits for it)."""
-        for opened in (gathered_value(self, "db_session"), gathered_value(self, "ssh")):
+        """Close what the facts opened (database connections, the engine's client and relay,
+        the SSH connection); the background gathering must be over (Audit.close waits for it)."""
+        for opened in (gathered_value(self, "db_session"), gathered_value(self, "docker"), gathered_value(self, "ssh")):
             if opened is not None:
                 opened.close()
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shlex
 
 from ..transport.containers import ContainerFacts, DockerEngine
+from ..transport.relay import CommandRelay
 from ..transport.ssh import DOCKER_SOCKET
 from ..errors import FactUnavailable
 from .cached import fact, once, step
@@ -20,13 +22,23 @@ class EngineFacts:
     @fact
     def docker(self) -> DockerEngine:
         """The profile's docker_host, else the target's own engine: for an ssh:// target its
-        socket, forwarded through the host's SSH connection (no second connection)."""
+        socket, forwarded through the host's SSH connection (no second connection); as the
+        account `become` names, `docker system dial-stdio` run through sudo."""
         named = self.profile.docker_host
         if named and named != self.profile.target:
             return DockerEngine(named)
+        if self.ssh_options.become:
+            command = ["sudo", "-n", "-u", self.ssh_options.become, "--", "docker", "system", "dial-stdio"]
+            relay = CommandRelay(self.ssh.command_argv(shlex.join(command)) if self.remote else command)
+            return DockerEngine(f"unix://{relay.path}", relay=relay,
+                                shown_as=f"{self.profile.target} ({'through SSH, ' if self.remote else ''}"
+                                         f"as {self.ssh_options.become} through sudo)")
         if self.remote:
             socket = self.ssh.forward_socket(DOCKER_SOCKET)
-            return DockerEngine(f"unix://{socket}", shown_as=f"{self.profile.target} (through SSH)")
+            account = self.ssh.target.user or "the SSH account"
+            return DockerEngine(f"unix://{socket}", shown_as=f"{self.profile.target} (through SSH)",
+                                when_reset=f"sshd on the host would not open {DOCKER_SOCKET} for {account} "
+                                           "(not in the docker group? or audit with ansible_become / --sudo)")
         # as the docker CLI: DOCKER_HOST when set (rootless Docker: unix:///run/user/UID/docker.sock)
         return DockerEngine(os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock")
 

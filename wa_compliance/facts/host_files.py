@@ -35,7 +35,7 @@ class HostFacts:
 
     @fact
     def host(self) -> HostTransport:
-        return HostTransport(self.profile.target, self.ssh if self.remote else None)
+        return HostTransport(self.profile.target, self.ssh if self.remote else None, self.ssh_options.become)
 
     @fact
     def host_files(self) -> dict[str, FileSnapshot]:

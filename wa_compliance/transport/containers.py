@@ -17,6 +17,7 @@ import docker.errors
 
 from ..errors import FactUnavailable
 from ..timeouts import COMMAND_SECONDS
+from .relay import CommandRelay
 from .trace import logged
 
 WEBAPP_IMAGE = "docker.whatsapp.biz/web"
@@ -96,11 +97,17 @@ def role_of(image: str, env: dict[str, str]) -> str | None:
 
 
 class DockerEngine:
-    def __init__(self, base_url: str, shown_as: str | None = None):
+    def __init__(self, base_url: str, shown_as: str | None = None, relay: CommandRelay | None = None,
+                 when_reset: str | None = None):
         """`shown_as`: how messages name the engine (a forwarded socket's path means nothing
-        to the reader; "ssh://deploy@wa1" does)."""
+        to the reader; "ssh://deploy@wa1" does). `relay`: the engine is reached through it
+        (`base_url` is its socket); what its program said when it failed explains a failure.
+        `when_reset`: what a connection reset at once means (a forwarded socket: sshd refused
+        to open the engine's)."""
         self.base_url = base_url
         self.shown_as = shown_as or base_url
+        self._relay = relay
+        self._when_reset = when_reset
         try:
             self._client = docker.DockerClient(base_url=base_url, timeout=COMMAND_SECONDS,
                                                use_ssh_client=base_url.startswith("ssh://"))
@@ -109,7 +116,9 @@ class DockerEngine:
             # a KeyError now and then. The engine (a socket, local or forwarded) takes no proxy.
             self._client.api.trust_env = False
         except docker.errors.DockerException as exc:
-            raise FactUnavailable(f"cannot reach the Docker engine at {self.shown_as}: {_short(exc)}") from None
+            if relay is not None:
+                relay.close()
+            raise FactUnavailable(f"cannot reach the Docker engine at {self.shown_as}: {self._cause(exc)}") from None
 
     @logged(lambda self, *_: f"list and inspect the WhatsApp containers on {self.shown_as}")
     def wa_containers(self, compose_project: str | None = None,
@@ -120,7 +129,7 @@ class DockerEngine:
                 return self._declared(declared)
             return self._discovered(compose_project)
         except (docker.errors.DockerException, OSError) as exc:  # OSError: socket timeouts and refusals
-            raise FactUnavailable(f"cannot list containers on {self.shown_as}: {_short(exc)}") from None
+            raise FactUnavailable(f"cannot list containers on {self.shown_as}: {self._cause(exc)}") from None
 
     def _discovered(self, compose_project):
         filters = {"label": f"{COMPOSE_PROJECT_LABEL}={compose_project}"} if compose_project else None
@@ -188,7 +197,7 @@ class DockerEngine:
         try:
             listed = self._client.containers.list(all=True, sparse=True)
         except (docker.errors.DockerException, OSError) as exc:
-            raise FactUnavailable(f"cannot list containers on {self.shown_as}: {_short(exc)}") from None
+            raise FactUnavailable(f"cannot list containers on {self.shown_as}: {self._cause(exc)}") from None
         return [{"name": (c.attrs.get("Names") or ["/"])[0].lstrip("/"), "id": c.id,
                  "image": c.attrs.get("Image", ""), "labels": c.attrs.get("Labels") or {},
                  "status": c.attrs.get("State", "")} for c in listed]
@@ -209,14 +218,14 @@ class DockerEngine:
                 found[actor.get("ID", "")] = actor.get("Attributes") or {}
             return found
         except (docker.errors.DockerException, OSError) as exc:
-            raise FactUnavailable(f"cannot read the engine's events on {self.shown_as}: {_short(exc)}") from None
+            raise FactUnavailable(f"cannot read the engine's events on {self.shown_as}: {self._cause(exc)}") from None
 
     def volume(self, name: str) -> dict:
         """`docker volume inspect`: driver and options tell local disk from network storage."""
         try:
             return self._client.api.inspect_volume(name)
         except (docker.errors.DockerException, OSError) as exc:
-            raise FactUnavailable(f"cannot inspect volume {name} on {self.shown_as}: {_short(exc)}", name) from None
+            raise FactUnavailable(f"cannot inspect volume {name} on {self.shown_as}: {self._cause(exc)}", name) from None
 
     @logged(lambda self, container, argv: f"docker exec {container} ({argv[0]}) on {self.shown_as}")
     def exec(self, container: str, argv: list[str]) -> tuple[int, str]:
@@ -237,9 +246,23 @@ class DockerEngine:
                 raise FactUnavailable(f"docker exec in {container} on {self.shown_as} did not end within "
                                       f"{COMMAND_SECONDS}s", container)
         except (docker.errors.DockerException, OSError) as exc:
-            raise FactUnavailable(f"docker exec in {container} on {self.shown_as} failed: {_short(exc)}",
+            raise FactUnavailable(f"docker exec in {container} on {self.shown_as} failed: {self._cause(exc)}",
                                   container) from None
         return exit_code, output.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        self._client.close()
+        if self._relay is not None:
+            self._relay.close()
+
+    def _cause(self, exc: Exception) -> str:
+        """Why a call failed: what the relay's program said (`sudo: a password is required`),
+        else the error's root cause."""
+        if self._relay and self._relay.failure:
+            return self._relay.failure
+        if self._when_reset and isinstance(_root_os_error(exc), ConnectionResetError):
+            return self._when_reset
+        return _short(exc)
 
     def _tag_of(self, image_id: str) -> str:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import subprocess
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from testinfra.host import Host
 
 from ..errors import FactUnavailable
 from ..timeouts import COMMAND_SECONDS, CONNECT_SECONDS
-from .children import ENVIRONMENT
+from .children import ENVIRONMENT, telling_line
 from .ssh import SshConnection
 from .trace import logged
 
@@ -53,10 +54,16 @@ class FileSnapshot:
     content: bytes | None = None
 
 
+# A script run through sudo says this first: what does not is sudo's own refusal.
+_BECAME = "wa-became"
+
+
 class HostTransport:
-    def __init__(self, target: str, ssh: SshConnection | None = None):
-        """`ssh`: the host's open master connection, which every command then goes through."""
+    def __init__(self, target: str, ssh: SshConnection | None = None, become: str | None = None):
+        """`ssh`: the host's open master connection, which every command then goes through.
+        `become`: the account every command runs as, through `sudo -n` (never a password)."""
         self.target = target
+        self.become = become
         if ssh is None:
             backend = _Local()
         else:
@@ -69,16 +76,27 @@ class HostTransport:
     @logged(lambda self, script, *args: f"{self.target}: sh, {len(args)} argument(s)")
     def run(self, script: str, *args: str):
         """Run a POSIX sh script with arguments, bounded by `timeout` on the host."""
-        command = f"timeout {COMMAND_SECONDS} sh -c %s sh" + " %s" * len(args)
+        sudo, words = "", (script, *args)
+        if self.become:
+            sudo, words = "sudo -n -u %s -- ", (self.become, f"echo {_BECAME}\n{script}", *args)
+        command = f"timeout {COMMAND_SECONDS} {sudo}sh -c %s sh" + " %s" * len(args)
         try:
-            result = self._host.run(command, script, *args)
+            result = self._host.run(command, *words)
         except RuntimeError as exc:   # testinfra's ssh backend: ssh itself failed (exit 255)
             raise FactUnavailable(f"cannot reach {self.target}: {_ssh_failure(exc)}") from None
         except OSError as exc:
             raise FactUnavailable(f"cannot run commands on {self.target}: {exc}") from None
         if result.rc == 124:
             raise FactUnavailable(f"a command on {self.target} took longer than {COMMAND_SECONDS}s")
-        return result
+        return self._became(result) if self.become else result
+
+    def _became(self, result):
+        """The script's own result, without the line that says sudo ran it."""
+        marker = f"{_BECAME}\n".encode()
+        if not result.stdout_bytes.startswith(marker):
+            said = telling_line(result.stderr) or f"status {result.rc}"
+            raise FactUnavailable(f"sudo -n -u {self.become} on {self.target} refused: {said[:200]}")
+        return dataclasses.replace(result, _stdout=result.stdout_bytes[len(marker):])
 
     def read_file(self, path: str) -> FileSnapshot:
         return self.read_files([path])[path]

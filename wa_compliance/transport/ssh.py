@@ -57,12 +57,13 @@ class SshTarget:
 
 @dataclass(frozen=True)
 class SshOptions:
-    """Client settings: testinfra's own `--ssh-config` and `--ssh-identity-file`, or an
-    inventory host's `ansible_ssh_private_key_file`."""
+    """How the host is reached: testinfra's own `--ssh-config`, `--ssh-identity-file` and
+    `--sudo`, or an inventory host's `ansible_ssh_private_key_file` and `ansible_become`."""
 
     config_file: str | None = None
     identity_file: str | None = None
     extra_args: tuple[str, ...] = ()      # an inventory's ansible_ssh_common_args / _extra_args (-J bastion)
+    become: str | None = None             # the account host commands and the engine run as, through sudo
 
 
 class SshConnection:
@@ -120,6 +121,11 @@ class SshConnection:
         (testinfra's `ssh_extra_args`). ControlMaster=no: never become a master of its own."""
         self.open()
         return shlex.join([*self.client_argv(), "-o", "ControlMaster=no"])
+
+    def command_argv(self, command: str) -> list[str]:
+        """An ssh invocation that runs `command` on the host as a channel of the master."""
+        self.open()
+        return ["ssh", *self.client_argv(), "-o", "ControlMaster=no", self.target.host, command]
 
     def forward_socket(self, remote_path: str = DOCKER_SOCKET) -> str:
         """A local Unix socket whose connections reach `remote_path` on the host, through the
