@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import base64
 import json
-import ssl
 import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
 from ..errors import FactUnavailable
 from ..timeouts import COMMAND_SECONDS
+from . import tls
 from .trace import logged
 
 LOGIN = "/v1/users/login"
@@ -42,7 +42,8 @@ class ApiClient:
             raise FactUnavailable(f"api.url {url!r} is not an http(s) URL", "api")
         self.url = url.rstrip("/")
         self.timeout = timeout
-        context = ssl.create_default_context() if verify_tls else _unverified()
+        # verify_tls: false is for the client's default self-signed certificate
+        context = tls.verifying() if verify_tls else tls.unverified()
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler(_PROXIES),
                                                    urllib.request.HTTPSHandler(context=context))
         self._token: str | None = None
@@ -92,10 +93,3 @@ class ApiClient:
         except (ValueError, RecursionError):     # not JSON, or nested deeper than the decoder goes
             raise FactUnavailable(f"{method} {self.url}{path} did not answer JSON", "api") from None
 
-
-def _unverified() -> ssl.SSLContext:
-    # profile api.verify_tls: false — for the client's default self-signed certificate
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context

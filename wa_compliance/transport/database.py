@@ -8,12 +8,14 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import ssl
 from dataclasses import dataclass, field
 
 from ..errors import FactUnavailable
 from ..timeouts import COMMAND_SECONDS, CONNECT_SECONDS
+from . import tls as tls_contexts
 from .trace import logged
 
 # Server error codes that mean "reached the server, it refused these credentials".
@@ -223,6 +225,20 @@ def _driver_errors(engine: str) -> tuple[type[Exception], ...]:
     return (psycopg.Error,)
 
 
+@functools.cache
+def _mysql_connection_class():
+    """PyMySQL's connection, its PREFERRED mode (no TLS settings: encrypt if the server can,
+    verify nothing) on the run's shared context: PyMySQL builds one per session, loading the
+    system's CAs it then does not use (transport/tls.py)."""
+    import pymysql
+
+    class Connection(pymysql.connections.Connection):
+        def _create_ssl_ctx(self, sslp):
+            return tls_contexts.unverified() if sslp == {} else super()._create_ssl_ctx(sslp)
+
+    return Connection
+
+
 def _mysql_connect(login: DbLogin, tls: DbTls | None):
     import pymysql
     try:
@@ -230,7 +246,7 @@ def _mysql_connect(login: DbLogin, tls: DbTls | None):
     except (ssl.SSLError, ValueError) as exc:
         raise TlsFailed(f"{login.url()}: {tls.described} cannot be loaded ({exc})", login.url()) from None
     try:
-        connection = pymysql.connect(
+        connection = _mysql_connection_class()(
             host=login.host, port=login.port, user=login.user, password=login.password, ssl=context,
             # the handshake is read with read_timeout: a port that accepts and never answers
             # must cost CONNECT_SECONDS, not COMMAND_SECONDS; queries get theirs below
