@@ -1,7 +1,8 @@
-"""README and the batching rule: a full audit costs two `docker exec` per container: one reads
-everything every section reads inside it and writes VOL-004's probe, one reads the other
-containers' probes. Without VOL-004 it is one; VOL-004 alone, two (its write, its read).
-Counted from the engine's own `exec_create` events, on single and multiconnect labs.
+"""README and the batching rule: a full audit costs two `docker exec` per container but one: one
+reads everything every section reads inside it and writes VOL-004's probe, one reads the other
+containers' probes, and the last of those removes them all. Without VOL-004 it is one per
+container; VOL-004 alone, the same 2N-1 (its write, its read). Counted from the engine's own
+`exec_create` events, on single and multiconnect labs.
 
 One exception, seen about once in a CI run: the engine can drop a short exec's output
 (moby#27289, docker-py#2042), and the audit then runs that read-only script once more; the test
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.lab
 @pytest.mark.parametrize("lab_name, host", [("lab_biz", "lab"), ("lab_mc", "lab-mc")])
 @pytest.mark.parametrize("selection, execs", [((), 2), (("-m", "volumes"), 2), (("-m", "logs or cron"), 1)],
                          ids=["full", "volumes", "logs-cron"])
-def test_an_audit_execs_at_most_twice_per_container(request, audit, lab_name, host, selection, execs):
+def test_an_audit_execs_at_most_twice_per_container_but_once(request, audit, lab_name, host, selection, execs):
     lab = request.getfixturevalue(lab_name)
     containers = {name for names in lab.container_names().values() for name in names}
     started_ns = time.time_ns()
@@ -35,8 +36,10 @@ def test_an_audit_execs_at_most_twice_per_container(request, audit, lab_name, ho
     started = [e["Actor"]["Attributes"]["name"] for e in events
              if e["Actor"]["Attributes"]["name"] in containers and e["timeNano"] >= started_ns]
     per_container = {name: started.count(name) for name in sorted(containers)}
-    assert all(count >= execs for count in per_container.values()), per_container
+    assert all(count >= 1 for count in per_container.values()), per_container
+    budget = len(containers) * execs - (1 if execs == 2 else 0)      # the closer reads and removes
+    assert sum(per_container.values()) >= budget, per_container
     # ... give or take one re-run of a script whose output the engine lost
-    assert sum(per_container.values()) - len(containers) * execs <= 1, per_container
+    assert sum(per_container.values()) - budget <= 1, per_container
     if execs == 2:
         assert {r["outcome"] for r in run.results(host) if r["id"] == "VOL-004"} == {"pass"}, run.console

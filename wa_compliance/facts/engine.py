@@ -65,7 +65,7 @@ class EngineFacts:
         return {name: self.docker.volume(name).get("Options") or {} for name in sorted(names)}
 
     # VOL-004's probes are written by the execs that read inside the containers when the run
-    # reads both (start_gathering says so): two execs per container instead of three
+    # reads both (start_gathering says so): 2N-1 execs for N containers instead of 3N-1
     probes_ride_inside = False
 
     @fact(after="containers")

@@ -1,19 +1,23 @@
 """VOL-004's live round trip: can every container read what every other one writes?
 
 Each container writes one uniquely named probe into the media path and reads every other
-container's; then one container removes them all. In 2N execs for N containers:
+container's; then one container removes them all. In 2N-1 execs for N containers (the fewest:
+the first exec to write cannot read what is written after it):
 
 1. all but the last container (the pivot) write their probe, side by side;
 2. the pivot writes its own and reads theirs, in one exec;
-3. the others read every probe but their own, side by side (the pivot's among them);
-4. a container that could write removes every probe.
+3. the others but one read every probe but their own, side by side (the pivot's among them);
+4. the last of them (the closer) reads as they did and, when every probe it read holds what was
+   written, removes every probe in the same exec; else one container removes them in another.
 
 A probe is written by an exec of its own, or, when the audit also reads inside the containers,
 by the same exec as that read (`written_first`, `read_first`): the audit then costs two execs per
-container in all. Every exec can be run again when the engine loses its output (moby#27289):
-a write finds its own probe already there, a read reads again, and the removal says which
-probes are gone, whoever removed them. Only if something went wrong (or the run is interrupted)
-are leftovers removed from the containers that wrote them. A probe never overwrites anything
+container but one in all. Every exec can be run again when the engine loses its output
+(moby#27289): a write finds its own probe already there, a read reads again, the removal says
+which probes are gone, whoever removed them; the closer's exit code says what its output would
+have (every probe read as written, and removed), so it is never run again once it removed. Only
+if something went wrong (or the run is interrupted) are leftovers removed from the containers
+that wrote them. A probe never overwrites anything
 (`set -C`), and only paths this run created are ever removed.
 
 >>> report = run_media_probe(engine, plan_media_probe(["biz_waweb_1", "biz_wacore_1"], "/usr/local/wamedia", "lab"))
@@ -46,20 +50,27 @@ else
 fi
 echo written
 """
+# Says what the probe at $1 holds and leaves it in $c (empty when it cannot be read): its one
+# line, read by the shell itself (no program to start); a second line makes it differ.
+_READ_ONE = r"""
+read_probe() {
+  c=
+  if [ -r "$1" ]; then
+    { IFS= read -r c; if IFS= read -r x || [ -n "$x" ]; then c="$c+"; fi; } < "$1"
+    printf 'read\t%s\t%s\n' "$1" "$c"
+  elif [ -e "$1" ]; then printf 'unreadable\t%s\n' "$1"
+  else printf 'missing\t%s\n' "$1"; fi
+}
+"""
 # Arguments: N and M, the N paths to read, the M paths to remove; any further argument is left
 # alone (another script of the same exec takes it). Reads only, or removes only: either can run again.
-_READ_AND_REMOVE = r"""
+_READ_AND_REMOVE = _READ_ONE + r"""
 echo begin
 n=$1; m=$2; shift 2; i=0
 for f; do
   i=$((i+1))
   if [ "$i" -le "$n" ]; then
-    if [ -r "$f" ]; then
-      # its one line, read by the shell itself (no program to start); a second line makes it differ
-      c=; { IFS= read -r c; if IFS= read -r x || [ -n "$x" ]; then c="$c+"; fi; } < "$f"
-      printf 'read\t%s\t%s\n' "$f" "$c"
-    elif [ -e "$f" ]; then printf 'unreadable\t%s\n' "$f"
-    else printf 'missing\t%s\n' "$f"; fi
+    read_probe "$f"
   elif [ "$i" -le $((n + m)) ]; then
     rm -f -- "$f" 2>/dev/null; [ -e "$f" ] || printf 'gone\t%s\n' "$f"
   else
@@ -68,6 +79,22 @@ for f; do
 done
 echo end
 """
+# The closer's. Arguments: N, then N pairs (path, what was written there), then the paths to
+# remove, removed only when each of the N holds what was written. Exit code 0: read as written,
+# every path gone; 5: read as written, some path left; 3: one differs, nothing removed.
+_READ_THEN_REMOVE = _READ_ONE + r"""
+echo begin
+n=$1; shift; same=0
+while [ "$n" -gt 0 ]; do
+  read_probe "$1"; [ "$c" = "$2" ] || same=3; shift 2; n=$((n - 1))
+done
+if [ "$same" = 3 ]; then echo end; exit 3; fi
+left=0
+for f; do rm -f -- "$f" 2>/dev/null; if [ -e "$f" ]; then left=5; else printf 'gone\t%s\n' "$f"; fi; done
+echo end
+exit $left
+"""
+_READ_AS_WRITTEN = (0, 5)
 # Runs of an exec whose output the engine lost (seen twice in a row on a loaded machine, never
 # three times): each script can run again.
 ATTEMPTS = 3
@@ -143,8 +170,11 @@ def run_media_probe(engine, report: MediaProbeReport, write=None) -> MediaProbeR
             if pivot is not None:
                 write(pivot) if write else _write_and_read_alone(engine, report, pivot)
             written = [p for p in report.probes.values() if p.write_error is None]
-            _side_by_side([lambda r=probe.writer: _read(engine, report, r, written) for probe in report.first])
-            _remove(engine, report, written)
+            readers = [probe.writer for probe in report.first]
+            closer = next((p.writer for p in reversed(written) if p.writer in readers), None)   # it can write
+            _side_by_side([lambda r=reader: _read(engine, report, r, written) for reader in readers if reader != closer])
+            if closer is None or not _read_and_close(engine, report, closer, written):
+                _remove(engine, report, written)
         finally:
             with _signals_deferred():
                 _remove_leftovers(engine, report)
@@ -266,6 +296,37 @@ def _read(engine, report, reader, written):
     record_read(report, reader, paths, output)
 
 
+def _read_and_close(engine, report, closer, written) -> bool:
+    """The closer's read and, when every probe it read holds what was written, the removal of
+    every probe: whether that removal was made (or, its output lost, may have been: the
+    leftovers' removal then makes sure)."""
+    others = [p for p in written if p.writer != closer]
+    paths = [p.path for p in others]
+    argv = ["sh", "-c", _READ_THEN_REMOVE, "sh", str(len(others)),
+            *(word for p in others for word in (p.path, p.content)), *(p.path for p in written)]
+    report.exec_count += 1
+    try:
+        code, output = exec_until(engine, closer, argv, lambda output: _told(output, "end"), report,
+                                  known=lambda code: code in _READ_AS_WRITTEN)
+    except FactUnavailable as exc:
+        record_read(report, closer, paths, exc)
+        return False
+    if _told(output, "end"):
+        record_read(report, closer, paths, output)
+        _record_gone(written, output)
+    elif code in _READ_AS_WRITTEN:
+        report.seen[closer] = {p.writer: "identical" for p in others}
+    else:
+        record_read(report, closer, paths, lost_output(closer))
+    return code in _READ_AS_WRITTEN
+
+
+def _record_gone(written, output):
+    gone = {rest for status, _, rest in (line.partition("\t") for line in output.splitlines()) if status == "gone"}
+    for probe in written:
+        probe.removed = probe.path in gone
+
+
 def _remove(engine, report, written):
     """Once every reader is done, one container that could write removes every probe: the
     pivot when it could; it says which are gone."""
@@ -277,18 +338,18 @@ def _remove(engine, report, written):
         _, output = _exec_told(engine, remover, _read_argv([], [p.path for p in written]), "end", report)
     except FactUnavailable:
         return                          # the leftovers' removal tries again, from each writer
-    gone = {rest for status, _, rest in (line.partition("\t") for line in output.splitlines()) if status == "gone"}
-    for probe in written:
-        probe.removed = probe.path in gone
+    _record_gone(written, output)
 
 
-def exec_until(engine, container: str, argv: list[str], arrived, report: MediaProbeReport | None = None):
+def exec_until(engine, container: str, argv: list[str], arrived, report: MediaProbeReport | None = None,
+               known=lambda code: False):
     """One exec whose script can run again: when the engine loses (part of) a short exec's
     output (moby#27289, docker-py#2042), which `arrived(output)` tells, it is run again,
-    ATTEMPTS times in all; the re-runs are counted in `report`. The last (exit code, output)."""
+    ATTEMPTS times in all, unless `known(exit code)` says enough without the output; the re-runs
+    are counted in `report`. The last (exit code, output)."""
     code, output = engine.exec(container, argv)
     for _ in range(ATTEMPTS - 1):
-        if arrived(output):
+        if arrived(output) or known(code):
             break
         if report is not None:
             report.exec_count += 1
