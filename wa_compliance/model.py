@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, is_dataclass
 from typing import Any
 
 
@@ -74,7 +74,7 @@ class Result:
                 and self.severity >= fail_on)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {name: _plain(getattr(self, name)) for name in self.__dataclass_fields__}
         data["severity"] = str(self.severity)
         data["outcome"] = str(self.outcome)
         return data
@@ -96,3 +96,18 @@ def summarize(results: list[Result]) -> dict[str, int]:
     for result in results:
         counts[str(result.outcome)] += 1
     return counts
+
+
+def _plain(value: Any) -> Any:
+    """As `dataclasses.asdict` copies a value (dataclasses become dicts, containers are new),
+    without its `copy.deepcopy` of every leaf: strings, numbers and enums are immutable. A
+    result is copied this way after every check."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
+    if isinstance(value, dict):
+        return {_plain(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):          # a named tuple
+        return type(value)(*(_plain(item) for item in value))
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return type(value)(_plain(item) for item in value)
+    return value

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wa_compliance.model import Outcome, Result, Severity
+from wa_compliance.model import _plain as plain
 from wa_compliance.reports import HostRun, history, html_report, json_report, junit_report, write_reports
 from wa_compliance.reports.common import Scrubber
 
@@ -765,3 +766,18 @@ def test_the_upgrade_gate_shows_in_the_page_and_the_plan():
     assert "### Upgrade to v2.53.1: NO-GO" in plan and "- Enable automatic GC." in plan
     no_gate = html_report.render(HostRun(HOST, "p.yaml", T0, T0, "1.0", results), history.Changes())
     assert "Upgrade to" not in no_gate
+
+
+_JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                        lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner)
+                        | st.dictionaries(st.text(max_size=3), inner, max_size=3), max_leaves=12)
+
+
+@given(_JSONISH)
+def test_a_results_copy_is_what_dataclasses_asdict_makes(evidence):
+    """Result.to_dict copies its evidence as asdict would, without deep-copying each leaf."""
+    @dataclasses.dataclass
+    class Holder:
+        evidence: object
+
+    assert plain(evidence) == dataclasses.asdict(Holder(evidence))["evidence"]

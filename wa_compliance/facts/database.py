@@ -122,9 +122,10 @@ class DatabaseFacts:
             return TableSize(found.database, found.table, rows, "SELECT COUNT(*) (--exact-counts)")
         return found
 
-    @property
+    @fact
     def database_namespace(self) -> tuple[tuple, str]:
-        """(the database server, WA_DB_NAME_PREFIX): two deployments with the same one collide."""
+        """(the database server, WA_DB_NAME_PREFIX): two deployments with the same one collide
+        (ENV-006 compares every deployment's with every other's: computed once)."""
         return self.db_server_key, self.db_env.values.get("WA_DB_NAME_PREFIX") or ""
 
     @property

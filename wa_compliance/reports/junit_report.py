@@ -26,6 +26,8 @@ _NOT_XML = re.compile(
 
 
 def xml_safe(text: str) -> str:
+    if text.isascii() and text.isprintable():       # most text: nothing to replace, no regex to run
+        return text
     return _NOT_XML.sub("\ufffd", text)
 
 
