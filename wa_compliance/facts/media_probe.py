@@ -314,11 +314,13 @@ def _read_and_close(engine, report, closer, written) -> bool:
     if _told(output, "end"):
         record_read(report, closer, paths, output)
         _record_gone(written, output)
-    elif code in _READ_AS_WRITTEN:
+        # the script removed when, as here, each probe read holds what was written
+        return all(report.seen[closer].get(p.writer) == "identical" for p in others)
+    if code in _READ_AS_WRITTEN:
         report.seen[closer] = {p.writer: "identical" for p in others}
-    else:
-        record_read(report, closer, paths, lost_output(closer))
-    return code in _READ_AS_WRITTEN
+        return True
+    record_read(report, closer, paths, lost_output(closer))
+    return False
 
 
 def _record_gone(written, output):
@@ -346,21 +348,24 @@ def exec_until(engine, container: str, argv: list[str], arrived, report: MediaPr
     """One exec whose script can run again: when the engine loses (part of) a short exec's
     output (moby#27289, docker-py#2042), which `arrived(output)` tells, it is run again,
     ATTEMPTS times in all, unless `known(exit code)` says enough without the output; the re-runs
-    are counted in `report`. The last (exit code, output)."""
-    code, output = engine.exec(container, argv)
+    are counted in `report`. The last (exit code, output); the code is None when the output
+    arrived (it is then not asked for: the output says what the script did)."""
+    code, output = engine.exec(container, argv, arrived)
     for _ in range(ATTEMPTS - 1):
         if arrived(output) or known(code):
             break
         if report is not None:
             report.exec_count += 1
-        code, output = engine.exec(container, argv)
+        code, output = engine.exec(container, argv, arrived)
     return code, output
 
 
 def _exec_told(engine, container: str, argv: list[str], marker: str, report):
     """One exec whose script ends by printing `marker` (run again when its output is lost)."""
     code, output = exec_until(engine, container, argv, lambda output: _told(output, marker), report)
-    if code == 0 and not _told(output, marker):
+    if _told(output, marker):
+        return 0, output              # the marker is printed last, once all went well
+    if code == 0:
         raise lost_output(container)
     return code, output
 

@@ -134,6 +134,6 @@ class _Routed:
     def __init__(self, routes: dict[str, tuple[DeploymentFacts, str]]):
         self.routes = routes
 
-    def exec(self, subject: str, argv: list[str]):
+    def exec(self, subject: str, argv: list[str], whole=None):
         host, name = self.routes[subject]
-        return host.docker.exec(name, argv)
+        return host.docker.exec(name, argv, whole)
