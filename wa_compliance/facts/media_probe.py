@@ -90,7 +90,8 @@ while [ "$n" -gt 0 ]; do
 done
 if [ "$same" = 3 ]; then echo end; exit 3; fi
 left=0
-for f; do rm -f -- "$f" 2>/dev/null; if [ -e "$f" ]; then left=5; else printf 'gone\t%s\n' "$f"; fi; done
+[ $# -gt 0 ] && rm -f -- "$@" 2>/dev/null
+for f; do if [ -e "$f" ]; then left=5; else printf 'gone\t%s\n' "$f"; fi; done
 echo end
 exit $left
 """
