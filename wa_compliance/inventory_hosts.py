@@ -48,12 +48,15 @@ def inventory_profiles(path: str, profiles_dir: str, limit: str | None = None,
         if not isinstance(deployment, str) or not deployment:
             raise UsageError(f"{path}: host {host.name}: {DEPLOYMENT_VARIABLE} must name a deployment")
         member = Host(target=profile.target, name=host.name)
+        own = ((host.name, options),)       # its key, bastion and become: each host keeps its own
         if deployment in spread:
             first, first_options = chosen[spread[deployment]]
-            chosen[spread[deployment]] = (dataclasses.replace(first, hosts=[*first.hosts, member]), first_options)
+            chosen[spread[deployment]] = (dataclasses.replace(first, hosts=[*first.hosts, member]),
+                                          dataclasses.replace(first_options, per_host=first_options.per_host + own))
         else:
             spread[deployment] = len(chosen)
-            chosen.append((dataclasses.replace(profile, name=deployment, target="local", hosts=[member]), options))
+            chosen.append((dataclasses.replace(profile, name=deployment, target="local", hosts=[member]),
+                           dataclasses.replace(options, per_host=own)))
     return chosen
 
 

@@ -142,3 +142,28 @@ def test_interrupting_the_cross_host_probe_leaves_nothing_on_any_host(cluster, t
             assert "Traceback" not in output
             break
     assert interrupted, "the probe never showed up in the shared storage"
+
+
+def test_an_inventory_makes_one_deployment_of_its_hosts_each_reached_its_own_way(cluster, tmp_path):
+    """`wa_compliance_deployment` gathers the hosts; each keeps its own SSH options: wa-b becomes
+    an account that may read neither db.env nor the engine, wa-c's SSH arguments cannot connect."""
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text(
+        "[whatsapp]\n"
+        "wa-a wa_compliance_deployment=lab-hosts wa_compliance_profile=lab-hosts\n"
+        "wa-b wa_compliance_deployment=lab-hosts wa_compliance_profile=lab-hosts "
+        "ansible_become=true ansible_become_user=nobody\n"
+        "wa-c wa_compliance_deployment=lab-hosts wa_compliance_profile=lab-hosts "
+        "ansible_ssh_common_args='-o ProxyCommand=false'\n")
+    run = run_audit(f"--inventory={inventory}", f"--ssh-config={cluster.ssh_config}", "-m", "env or volumes",
+                    reports_dir=tmp_path / "reports", env=cluster.lab.api_env(), timeout=300)
+    env_001 = by_subject(run, "ENV-001")
+    assert env_001["wa-a:/opt/whatsapp/db.env"]["outcome"] == "pass", env_001
+    assert "not readable by the auditing account" in env_001["wa-b:/opt/whatsapp/db.env"]["message"], env_001
+    assert env_001["wa-c"]["outcome"] == "error" and "cannot reach ssh://wa-c" in env_001["wa-c"]["message"], env_001
+    mounted = by_subject(run, "VOL-001")
+    assert {s for s, r in mounted.items() if r["outcome"] == "pass"} == {
+        f"wa-a/whatsapp_{service}_1" for service in ("waweb", "wacore", "master")}, mounted
+    said = " ".join(r["message"] for s, r in mounted.items() if s.startswith("wa-b"))
+    assert "permission denied" in said.lower(), mounted        # the docker CLI, run as nobody
+    assert "Traceback" not in run.console

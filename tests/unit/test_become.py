@@ -15,6 +15,7 @@ from wa_compliance.errors import UsageError
 from wa_compliance.inventory import InventoryHost
 from wa_compliance.inventory_hosts import _become, _boolean
 from wa_compliance.plugin import _become as sudo_option
+from wa_compliance.transport.children import telling_line
 from wa_compliance.transport.relay import CommandRelay
 
 
@@ -106,3 +107,14 @@ def test_a_relay_program_that_fails_is_said_in_its_own_words():
         assert missing.failure.startswith("cannot run /nonexistent/docker: ")
     finally:
         missing.close()
+
+
+@pytest.mark.parametrize("stderr, line", [
+    ("sudo: a password is required\n", "sudo: a password is required"),
+    ("sudo: unknown user x\nsudo: error initializing audit plugin sudoers_audit\n", "sudo: unknown user x"),
+    ("sudo: unable to resolve host wa-b: Name or service not known\npermission denied while trying to connect\n",
+     "permission denied while trying to connect"),
+    ("", None),
+])
+def test_the_line_that_says_why(stderr, line):
+    assert telling_line(stderr) == line

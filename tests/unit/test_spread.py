@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from wa_compliance.errors import ProfileError
 from wa_compliance.facts.media import MediaMount, parse_mounts
+from wa_compliance.facts.spread import SpreadDeploymentFacts
 from wa_compliance.inventory_hosts import inventory_profiles
 from wa_compliance.profile import load_profile
 from wa_compliance.rules.env import host_disagreements
@@ -74,6 +75,21 @@ wa-b ansible_host=10.0.0.12 ansible_user=ops wa_compliance_deployment=prod-mc
     assert [(h.name, h.target) for h in profiles[0].hosts] == [
         ("wa-a", "ssh://10.0.0.11"), ("wa-b", "ssh://ops@10.0.0.12")]
     assert profiles[1].target == "ssh://10.0.0.1" and not profiles[1].hosts
+
+
+def test_each_inventory_host_of_one_deployment_keeps_its_own_ssh_options(tmp_path):
+    inventory = write(tmp_path, """\
+[wa]
+wa-a ansible_host=10.0.0.11 ansible_ssh_private_key_file=/keys/a wa_compliance_deployment=prod-mc
+wa-b ansible_host=10.0.0.12 ansible_become=true ansible_ssh_common_args='-J bastion' wa_compliance_deployment=prod-mc
+""", "fleet.ini")
+    [(profile, options)] = inventory_profiles(str(inventory), str(tmp_path))
+    a, b = options.for_host("wa-a"), options.for_host("wa-b")
+    assert (a.identity_file, a.become, a.extra_args) == ("/keys/a", None, ())
+    assert (b.identity_file, b.become, b.extra_args) == (None, "root", ("-J", "bastion"))
+    facts = SpreadDeploymentFacts(profile, ssh_options=options)
+    assert [(h.label, h.ssh_options.identity_file, h.ssh_options.become) for h in facts.hosts] == [
+        ("wa-a", "/keys/a", None), ("wa-b", None, "root")]
 
 
 def test_hosts_that_disagree_are_named_and_the_password_never_shown():

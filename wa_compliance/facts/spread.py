@@ -29,7 +29,8 @@ class SpreadDeploymentFacts:
     def __init__(self, profile: Profile, exact_counts: bool = False,
                  ssh_options: SshOptions | None = None, shared: Shared | None = None):
         self.profile, self.name = profile, profile.name
-        self.hosts = [DeploymentFacts(host_profile, exact_counts, ssh_options, label=label, shared=shared)
+        self.hosts = [DeploymentFacts(host_profile, exact_counts, ssh_options and ssh_options.for_host(label),
+                                      label=label, shared=shared)
                       for label, host_profile in profile.host_profiles().items()]
         for host in self.hosts:
             host.deployment_hosts = self.hosts

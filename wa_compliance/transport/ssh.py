@@ -64,6 +64,12 @@ class SshOptions:
     identity_file: str | None = None
     extra_args: tuple[str, ...] = ()      # an inventory's ansible_ssh_common_args / _extra_args (-J bastion)
     become: str | None = None             # the account host commands and the engine run as, through sudo
+    # a deployment spread over an inventory's hosts: each host's own options, by host name
+    per_host: tuple[tuple[str, "SshOptions"], ...] = ()
+
+    def for_host(self, name: str) -> "SshOptions":
+        """The options of one host of a deployment spread over several (these, if it has none)."""
+        return dict(self.per_host).get(name, self)
 
 
 class SshConnection:
