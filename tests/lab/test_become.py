@@ -47,11 +47,15 @@ def messages(run, host: str, check: str) -> list[str]:
     return [f"{r['outcome']}: {r['message']}" for r in run.of(host, check)]
 
 
-def test_ansible_become_audits_as_root_does(lab_biz, audit, sshd, tmp_path):
+@pytest.mark.parametrize("lab_name", ["lab_biz", "lab_mc"])
+def test_ansible_become_audits_as_root_does(request, audit, sshd, tmp_path, lab_name):
+    """Multiconnect too: six containers' execs, each Docker connection a run of sudo in an SSH
+    channel of the one connection (sshd's MaxSessions of 4 was enough when tried by hand)."""
+    lab = request.getfixturevalue(lab_name)
     assert shutil.which("ansible-inventory"), "ansible-core is a test dependency (pyproject's test extras)"
-    local = audit(f"--host={ssh_profile(lab_biz, sshd, tmp_path, 'wa1', target='local')}",
+    local = audit(f"--host={ssh_profile(lab, sshd, tmp_path, 'wa1', target='local')}",
                   reports_dir=tmp_path / "local-reports")
-    became = audit(f"--inventory={inventory(tmp_path, lab_biz, sshd, 'ansible_become=true')}",
+    became = audit(f"--inventory={inventory(tmp_path, lab, sshd, 'ansible_become=true')}",
                    f"--ssh-config={sshd.client_config}", reports_dir=tmp_path / "became-reports")
     assert became.exit_code == local.exit_code, became.console
     assert comparable(became, "wa1", sshd.target) == comparable(local, "wa1", "local")
