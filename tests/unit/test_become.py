@@ -101,6 +101,12 @@ def test_a_relay_program_that_fails_is_said_in_its_own_words():
         assert relay.failure == "sudo: a password is required"
     finally:
         relay.close()
+    chatty = CommandRelay(["sh", "-c", "head -c 1000000 /dev/zero | tr '\\0' x >&2; echo >&2; echo 'last words' >&2; exit 2"])
+    try:
+        assert talk(chatty, b"") == b""                       # more than a pipe holds: no deadlock
+        assert chatty.failure == "last words"
+    finally:
+        chatty.close()
     missing = CommandRelay(["/nonexistent/docker"])
     try:
         assert talk(missing, b"x") == b""

@@ -67,12 +67,14 @@ class CommandRelay:
 
     def _serve(self, connection: socket.socket) -> None:
         started = time.monotonic()
+        errors = tempfile.TemporaryFile()               # a file, not a pipe: a chatty program never blocks on it
         try:
             child = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, bufsize=0, env=ENVIRONMENT)
+                                     stderr=errors, bufsize=0, env=ENVIRONMENT)
         except OSError as exc:
             self.failure = f"cannot run {self.argv[0]}: {exc.strerror or exc}"
             connection.close()
+            errors.close()
             return
         with self._lock:
             self._children.add(child)
@@ -85,8 +87,11 @@ class CommandRelay:
         except OSError:
             ended_here = True                            # the client went away: not a failure
             child.terminate()
-        said = child.stderr.read().decode("utf-8", "replace")
-        if child.wait() != 0 and not ended_here and not self._closed:
+        child.wait()
+        errors.seek(0)
+        said = errors.read().decode("utf-8", "replace")
+        errors.close()
+        if child.returncode != 0 and not ended_here and not self._closed:
             self.failure = (telling_line(said) or f"{self.argv[0]} ended with status {child.returncode}")[:200]
         try:
             connection.shutdown(socket.SHUT_WR)         # the program is done, its failure known: so is the answer
@@ -96,7 +101,7 @@ class CommandRelay:
         connection.close()
         logger.debug("relay: %s ... %s: status %s after %.3f s", self.argv[0], self.argv[-1], child.returncode,
                      time.monotonic() - started)
-        for stream in (child.stdin, child.stdout, child.stderr):
+        for stream in (child.stdin, child.stdout):
             stream.close()
         with self._lock:
             self._children.discard(child)
