@@ -17,8 +17,8 @@ container but one in all. Every exec can be run again when the engine loses its 
 which probes are gone, whoever removed them; the closer's exit code says what its output would
 have (every probe read as written, and removed), so it is never run again once it removed. Only
 if something went wrong (or the run is interrupted) are leftovers removed from the containers
-that wrote them. A probe never overwrites anything
-(`set -C`), and only paths this run created are ever removed.
+that wrote them. A probe never overwrites anything (`set -C`), and only paths this run created
+are ever removed.
 
 >>> report = run_media_probe(engine, plan_media_probe(["biz_waweb_1", "biz_wacore_1"], "/usr/local/wamedia", "lab"))
 >>> report.seen["biz_waweb_1"]
@@ -353,7 +353,7 @@ def exec_until(engine, container: str, argv: list[str], arrived, report: MediaPr
     arrived (it is then not asked for: the output says what the script did)."""
     code, output = engine.exec(container, argv, arrived)
     for _ in range(ATTEMPTS - 1):
-        if arrived(output) or known(code):
+        if code is None or arrived(output) or known(code):      # None: the engine saw it arrive
             break
         if report is not None:
             report.exec_count += 1

@@ -17,10 +17,16 @@ import os
 ENVIRONMENT = {name: value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"}
 
 
+def last_line(stderr: str) -> str | None:
+    """The last line a program printed, if any (ssh says why it failed there)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    return lines[-1] if lines else None
+
+
 def telling_line(stderr: str) -> str | None:
     """The line of a program's error output that says why: sudo's own first line (`sudo:
     unknown user x` comes before the lines it adds), else the last one. sudo's warning about
     the host's own name (a host missing from its /etc/hosts) is not a why: it goes on."""
     lines = [line.strip() for line in stderr.splitlines()
              if line.strip() and not line.startswith("sudo: unable to resolve host")]
-    return next((line for line in lines if line.startswith("sudo:")), lines[-1] if lines else None)
+    return next((line for line in lines if line.startswith("sudo:")), last_line("\n".join(lines)))

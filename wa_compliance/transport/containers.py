@@ -235,9 +235,9 @@ class DockerEngine:
         api = self._client.api
         try:
             exec_id = api.exec_create(container, argv)["Id"]
-            output = api.exec_start(exec_id)
-            if whole is not None and whole(output.decode("utf-8", "replace")):
-                return None, output.decode("utf-8", "replace")
+            output = api.exec_start(exec_id).decode("utf-8", "replace")
+            if whole is not None and whole(output):
+                return None, output
             state = api.exec_inspect(exec_id)
             # the output stream can close before the process ends, or even starts (moby#27289):
             # wait until the engine has its exit code
@@ -252,7 +252,7 @@ class DockerEngine:
         except (docker.errors.DockerException, OSError) as exc:
             raise FactUnavailable(f"docker exec in {container} on {self.shown_as} failed: {self._cause(exc)}",
                                   container) from None
-        return exit_code, output.decode("utf-8", "replace")
+        return exit_code, output
 
     def close(self) -> None:
         self._client.close()

@@ -20,7 +20,7 @@ from testinfra.host import Host
 
 from ..errors import FactUnavailable
 from ..timeouts import COMMAND_SECONDS, CONNECT_SECONDS
-from .children import ENVIRONMENT, telling_line
+from .children import ENVIRONMENT, last_line, telling_line
 from .ssh import SshConnection
 from .trace import logged
 
@@ -158,5 +158,4 @@ class _Ssh(_SteadyEnvironment, SshBackend):
 def _ssh_failure(exc: RuntimeError) -> str:
     """The last line ssh printed, from the CommandResult testinfra wraps in RuntimeError."""
     stderr = getattr(exc.args[0], "stderr", "") if exc.args else ""
-    lines = [line for line in str(stderr).splitlines() if line.strip()]
-    return lines[-1].strip()[:200] if lines else "the SSH connection was lost (ssh exited with status 255)"
+    return (last_line(str(stderr)) or "the SSH connection was lost (ssh exited with status 255)")[:200]

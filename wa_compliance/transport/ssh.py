@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from ..errors import FactUnavailable, UsageError
 from ..timeouts import CONNECT_SECONDS
-from .children import ENVIRONMENT
+from .children import ENVIRONMENT, last_line
 from .trace import logged
 
 # A dead link is noticed after 3 unanswered keep-alives instead of the kernel's TCP timeout.
@@ -171,5 +171,4 @@ class SshConnection:
 
 
 def _last_line(stderr: str) -> str:
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    return lines[-1][:200] if lines else "ssh failed without a message"
+    return (last_line(stderr) or "ssh failed without a message")[:200]
